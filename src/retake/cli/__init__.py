@@ -1,0 +1,28 @@
+"""The ``retake`` command: one module per command, no business logic here."""
+
+from __future__ import annotations
+
+import typer
+
+from ._export import export
+from ._repair import repair
+from ._show import show
+from ._validate import validate
+
+app = typer.Typer(
+    name="retake",
+    help="Record LLM-agent sessions as redacted cassettes, replay them against a new "
+    "release, and see where its behaviour diverges.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(show)
+app.command()(export)
+app.command()(validate)
+app.command()(repair)
+
+
+def main() -> None:
+    """Entry point of the ``retake`` console script."""
+    app()

@@ -1,0 +1,30 @@
+"""``retake repair``: finalise recordings that were cut short."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from retake import store
+
+from ._common import console, user_errors
+
+
+def repair(
+    paths: Annotated[list[Path], typer.Argument(help="Unfinished recordings (*.partial).")],
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace a finalised cassette of the same name.")
+    ] = False,
+) -> None:
+    """Finalise recordings that never finished: keep every intact event and add a footer."""
+    for path in paths:
+        with user_errors():
+            info = store.inspect(path)
+            if info.complete:
+                console.print(f"{path}: already complete ({info.events} events); left alone.")
+                continue
+            target, kept = store.repair(path, overwrite=overwrite)
+        lost = " (a torn last frame was dropped)" if info.torn else ""
+        console.print(f"repaired {path} -> {target}: {kept} events kept{lost}", highlight=False)

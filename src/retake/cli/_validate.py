@@ -1,0 +1,38 @@
+"""``retake validate``: check every cassette under some paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from retake import store
+from retake.errors import RetakeError
+
+from ._common import EXIT_FAILED, EXIT_USAGE, console, err_console, find_cassettes
+
+
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Cassette files or directories.")],
+) -> None:
+    """Load and validate every cassette under PATHS; one line per file, exit 1 if any fails."""
+    found = list(find_cassettes(paths))
+    if not found:
+        err_console.print(
+            f"[bold red]error:[/] no cassettes under {', '.join(map(str, paths))} "
+            f"(looking for *{store.SUFFIX} files)."
+        )
+        raise typer.Exit(EXIT_USAGE)
+    failures = 0
+    for path in found:
+        try:
+            cassette = store.load(path)
+        except RetakeError as exc:
+            failures += 1
+            console.print(f"[bold red]FAIL[/] {path}: {exc}", highlight=False, soft_wrap=True)
+        else:
+            console.print(f"[green]ok[/]   {path} ({len(cassette.events)} events)", highlight=False)
+    console.print(f"{len(found) - failures} valid, {failures} invalid", highlight=False)
+    if failures:
+        raise typer.Exit(EXIT_FAILED)

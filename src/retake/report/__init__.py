@@ -1,0 +1,5 @@
+"""Views for people: terminal rendering with rich, and plain data for other tools."""
+
+from ._timeline import abridge, event_summary, timeline_table
+
+__all__ = ["abridge", "event_summary", "timeline_table"]

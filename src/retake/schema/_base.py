@@ -1,0 +1,20 @@
+"""The base every schema model shares."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Model(BaseModel):
+    """A frozen pydantic model that rejects unknown fields.
+
+    Recorded data is never changed after the fact, and a field this version does not know is
+    a sign of a newer writer or a damaged file, never something to drop silently.
+    """
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        use_attribute_docstrings=True,
+        revalidate_instances="never",
+    )

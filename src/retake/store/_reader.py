@@ -1,0 +1,201 @@
+"""Loading cassettes: hostile-input safe, never read as empty, explicit about truncation."""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from retake.errors import CassetteNotFound, CorruptCassette, TruncatedCassette
+from retake.schema import Cassette, CassetteHeader
+
+from . import _format
+from ._codec import DecodeError, Decoder
+from ._migrate import upgrade
+
+
+@dataclass(frozen=True)
+class CassetteInfo:
+    """What the bytes of a cassette file say, without validating its events."""
+
+    path: Path | None
+    format_version: int
+    complete: bool
+    """True when a footer ends the file (the recording finalised)."""
+    events: int
+    """Event frames found intact."""
+    torn: bool
+    """True when the file ends in a partial or damaged frame (a crash mid-write)."""
+    repaired: bool
+    """True when ``retake repair`` finalised a recording that had been cut short."""
+    size: int
+
+
+def read_bytes(path: Path | str) -> tuple[Path, bytes]:
+    path = Path(path)
+    try:
+        return path, path.read_bytes()
+    except FileNotFoundError as exc:
+        raise CassetteNotFound(
+            f"no cassette at {str(path)!r}; check the path (cassettes end in "
+            f"{_format.SUFFIX!r}, unfinished recordings in "
+            f"{_format.SUFFIX + _format.PARTIAL_SUFFIX!r}).",
+            path=path,
+        ) from exc
+    except IsADirectoryError as exc:
+        raise CassetteNotFound(
+            f"{str(path)!r} is a directory, not a cassette; name a file inside it.", path=path
+        ) from exc
+
+
+def inspect(path: Path | str) -> CassetteInfo:
+    """Describe a cassette file's framing: complete or truncated, and how many events."""
+    path, data = read_bytes(path)
+    return _info(_format.scan(data, path), path, data)
+
+
+def _info(scan: _format.Scan, path: Path | None, data: bytes) -> CassetteInfo:
+    footer = _footer(scan, path, data) if scan.tail == "complete" else {}
+    return CassetteInfo(
+        path=path,
+        format_version=scan.version,
+        complete=scan.tail == "complete",
+        events=sum(1 for f in scan.frames if f.kind == _format.EVENT),
+        torn=scan.tail == "torn",
+        repaired=bool(footer.get("repaired", False)),
+        size=len(data),
+    )
+
+
+def load(path: Path | str, *, allow_truncated: bool = False) -> Cassette:
+    """Load and validate a cassette file.
+
+    A recording that never finalised raises ``TruncatedCassette`` unless ``allow_truncated``
+    is set; then every event that survived intact is loaded and ``truncated`` is True.
+    """
+    path, data = read_bytes(path)
+    return loads(data, allow_truncated=allow_truncated, path=path)
+
+
+def loads(data: bytes, *, allow_truncated: bool = False, path: Path | None = None) -> Cassette:
+    """Load and validate a cassette from its bytes."""
+    with _gc_paused():
+        scan = _format.scan(data, path, checksums=False)
+        if scan.tail == "complete":
+            # The footer's sha256 covers every frame, so per-frame CRCs would add nothing.
+            _footer(scan, path, data, expect_events=len(scan.frames) - 2)
+        else:
+            scan = _format.scan(data, path)
+        frames = scan.frames
+        if not frames:
+            raise TruncatedCassette(
+                f"{_where(path)} ends before its header was written: the recording died at "
+                "its very start and holds no events. Remove the file.",
+                path=path,
+            )
+        events = frames[1:-1] if scan.tail == "complete" else frames[1:]
+        if scan.tail != "complete" and not allow_truncated:
+            raise TruncatedCassette(
+                f"{_where(path)} was never finalised (the recording was cut short, or its end "
+                f"is damaged); {len(events)} events survived intact. Load it with "
+                "allow_truncated=True (CLI: --allow-truncated), or finalise it with "
+                f"`retake repair {path if path is not None else 'CASSETTE'}`.",
+                path=path,
+                events=len(events),
+            )
+        unpack = _format.unpack
+        header_raw = unpack(frames[0].payload, path=path, what="the header")
+        raw_events = [unpack(f.payload, path=path, what=f"event {i}") for i, f in enumerate(events)]
+        return _build(header_raw, raw_events, scan, path)
+
+
+def _build(
+    header_raw: Any, raw_events: list[Any], scan: _format.Scan, path: Path | None
+) -> Cassette:
+    if not isinstance(header_raw, dict):
+        raise CorruptCassette(f"the header of {_where(path)} is not a map.", path=path)
+    stated = header_raw.get("format_version")
+    if stated != scan.version:
+        raise CorruptCassette(
+            f"{_where(path)} states format_version={stated!r} in its header but "
+            f"{scan.version} in its preamble; the file is damaged.",
+            path=path,
+        )
+    header_raw, raw_events = upgrade(scan.version, header_raw, raw_events)
+    try:
+        header = CassetteHeader.model_validate(header_raw)
+    except ValidationError as exc:
+        raise CorruptCassette(
+            f"the header of {_where(path)} is invalid: {_describe(exc)}. The file was damaged "
+            "or written by an incompatible tool.",
+            path=path,
+        ) from exc
+    try:
+        events = Decoder().decode(raw_events)
+        for position, event in enumerate(events):
+            if event.seq != position:
+                raise DecodeError(f"event {position} has seq={event.seq}", position)
+        # Every part is validated above; constructing skips validating the events twice.
+        return Cassette.model_construct(
+            header=header, events=tuple(events), truncated=scan.tail != "complete"
+        )
+    except DecodeError as exc:
+        raise CorruptCassette(
+            f"{_where(path)}: {exc}. The file was damaged or written by an incompatible tool; "
+            "restore it from a copy.",
+            path=path,
+        ) from exc
+    except ValidationError as exc:
+        raise CorruptCassette(f"{_where(path)} is invalid: {_describe(exc)}.", path=path) from exc
+
+
+def _footer(
+    scan: _format.Scan, path: Path | None, data: bytes, expect_events: int | None = None
+) -> dict[str, Any]:
+    last = scan.frames[-1]
+    footer = _format.unpack(last.payload, path=path, what="the footer")
+    if not isinstance(footer, dict) or not isinstance(footer.get("sha256"), str):
+        raise CorruptCassette(f"the footer of {_where(path)} is malformed.", path=path)
+    digest = hashlib.sha256(memoryview(data)[: last.start]).hexdigest()
+    if digest != footer["sha256"]:
+        raise CorruptCassette(
+            f"{_where(path)} does not match the sha256 in its footer: its bytes changed after "
+            "it was finalised. Restore it from a copy.",
+            path=path,
+        )
+    if expect_events is not None and footer.get("events") != expect_events:
+        raise CorruptCassette(
+            f"{_where(path)} has {expect_events} events but its footer says "
+            f"{footer.get('events')!r}; the file is damaged.",
+            path=path,
+        )
+    return footer
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # Loading builds many small containers that all survive; the cyclic collector would walk
+    # them again and again for nothing (measured: half the load time of a large session).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _where(path: Path | None) -> str:
+    return f"cassette {str(path)!r}" if path is not None else "the cassette"
+
+
+def _describe(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    return f"{where}: {error['msg']}"

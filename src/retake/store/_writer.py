@@ -1,0 +1,320 @@
+"""Writing cassettes: a streaming writer that never blocks the agent, and whole-file saves.
+
+The streaming writer appends frames to ``NAME.retake.partial`` from a background thread: the
+agent's thread only puts events on a queue. Each batch the thread takes off the queue is
+written with one system call, so a process killed at any point leaves a file that loads, with
+``allow_truncated``, up to the last batch written. Finalising writes the footer, fsyncs, and
+renames the file into place atomically, so a finalised name always holds a complete cassette.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from retake.errors import CassetteExists, WriterError
+from retake.schema import Cassette, CassetteHeader, Event
+
+from . import _format
+from ._codec import Encoder
+from ._reader import loads, read_bytes
+
+Check = Callable[[Cassette], None]
+"""Called with the whole cassette before it is finalised; raising refuses to finalise."""
+
+_STOP = object()
+
+
+def partial_path(path: Path) -> Path:
+    """Where a recording bound for ``path`` is written until it finalises."""
+    return path.with_name(path.name + _format.PARTIAL_SUFFIX)
+
+
+def final_path(partial: Path) -> Path:
+    """The finalised name of a ``.partial`` recording."""
+    name = partial.name.removesuffix(_format.PARTIAL_SUFFIX)
+    if name == partial.name:
+        raise ValueError(f"{str(partial)!r} does not end in {_format.PARTIAL_SUFFIX!r}")
+    return partial.with_name(name)
+
+
+class _FrameSink:
+    """Frames bytes and keeps the running sha256 that the footer needs."""
+
+    def __init__(self, header: CassetteHeader) -> None:
+        self.encoder = Encoder()
+        self.events = 0
+        self.sha = hashlib.sha256()
+        self.pending: list[bytes] = []
+        self._add(_format.preamble(header.format_version))
+        self._add(_format.frame(_format.HEADER, _format.pack(header.model_dump(mode="json"))))
+
+    def _add(self, chunk: bytes) -> None:
+        self.sha.update(chunk)
+        self.pending.append(chunk)
+
+    def event(self, event: Event) -> None:
+        if event.seq != self.events:
+            raise WriterError(
+                f"event {event.kind!r} has seq={event.seq}, but the cassette expects "
+                f"seq={self.events} next; number events 0, 1, 2, ... in the order appended."
+            )
+        self._add(_format.frame(_format.EVENT, _format.pack(self.encoder.encode(event))))
+        self.events += 1
+
+    def footer(self, **extra: Any) -> bytes:
+        payload = _format.pack({"events": self.events, "sha256": self.sha.hexdigest(), **extra})
+        return _format.frame(_format.FOOTER, payload)
+
+    def take(self) -> bytes:
+        chunk = b"".join(self.pending)
+        self.pending.clear()
+        return chunk
+
+
+def dumps(cassette: Cassette) -> bytes:
+    """The bytes of a finalised cassette file."""
+    sink = _FrameSink(cassette.header)
+    for event in cassette.events:
+        sink.event(event)
+    return sink.take() + sink.footer()
+
+
+def save(cassette: Cassette, path: Path | str, *, overwrite: bool = False) -> Path:
+    """Write a whole cassette to ``path`` atomically (temporary file, fsync, rename)."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise CassetteExists(_exists_message(path), path=path)
+    tmp = partial_path(path)
+    with open(tmp, "wb") as f:
+        f.write(dumps(cassette))
+        f.flush()
+        os.fsync(f.fileno())
+    _publish(tmp, path, overwrite=overwrite)
+    return path
+
+
+def repair(path: Path | str, *, overwrite: bool = False) -> tuple[Path, int]:
+    """Finalise a recording that never finished: keep every intact event, add a footer.
+
+    The surviving frames are kept byte for byte. Returns the finalised path and the number of
+    events kept. A complete cassette is left alone.
+    """
+    path, data = read_bytes(path)
+    cassette = loads(data, allow_truncated=True, path=path)  # validates what survives
+    if not cassette.truncated:
+        return path, len(cassette.events)
+    scan = _format.scan(data, path)
+    kept = data[: scan.frames[-1].end]
+    events = len(cassette.events)
+    payload = _format.pack(
+        {"events": events, "sha256": hashlib.sha256(kept).hexdigest(), "repaired": True}
+    )
+    target = final_path(path) if path.name.endswith(_format.PARTIAL_SUFFIX) else path
+    if target != path and target.exists() and not overwrite:
+        raise CassetteExists(_exists_message(target), path=target)
+    tmp = target.with_name(target.name + ".repair")
+    with open(tmp, "wb") as f:
+        f.write(kept + _format.frame(_format.FOOTER, payload))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, target)
+    if target != path:
+        path.unlink()
+    _fsync_dir(target.parent)
+    return target, events
+
+
+class CassetteWriter:
+    """Streams one session into a cassette file from a background thread.
+
+    ``append`` only puts the event on a queue: the caller's thread never touches the file.
+    Use it as a context manager, or call ``finalise`` (or ``abort``) yourself. Leaving the
+    ``with`` block by an exception keeps the ``.partial`` file, as a crash would: it loads with
+    ``allow_truncated`` and ``retake repair`` finalises it.
+    """
+
+    def __init__(
+        self, path: Path | str, header: CassetteHeader, *, overwrite: bool = False
+    ) -> None:
+        self.path = Path(path)
+        self.partial = partial_path(self.path)
+        if self.path.exists() and not overwrite:
+            raise CassetteExists(_exists_message(self.path), path=self.path)
+        if self.partial.exists():
+            raise CassetteExists(
+                f"an unfinished recording already exists at {str(self.partial)!r}; finalise "
+                f"it with `retake repair {self.partial}` or remove it before recording again.",
+                path=self.partial,
+            )
+        self._overwrite = overwrite
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._closed = False
+        self._sink = _FrameSink(header)
+        self._thread = threading.Thread(
+            target=self._run, name=f"retake-writer:{self.path.name}", daemon=True
+        )
+        self._thread.start()
+
+    # -- the caller's side ------------------------------------------------------------------
+
+    def append(self, event: Event) -> None:
+        """Queue one event for writing. Never blocks on I/O."""
+        if self._closed:
+            raise WriterError(
+                f"the writer for {str(self.path)!r} is closed; start a new recording."
+            )
+        self._queue.put(event)
+
+    def extend(self, events: Iterable[Event]) -> None:
+        """Queue several events."""
+        for event in events:
+            self.append(event)
+
+    def flush(self) -> None:
+        """Wait until every queued event is written to the file (not fsynced)."""
+        done = threading.Event()
+        self._queue.put(done)
+        done.wait()
+        self._raise_if_failed()
+
+    def finalise(self, *, check: Check | None = None) -> Path:
+        """Write the footer, fsync, and rename the file into place; return the final path.
+
+        ``check`` sees the whole cassette first (the redaction stage's leak scan, say); if it
+        raises, the recording is deleted and the error propagates.
+        """
+        self._stop()
+        self._raise_if_failed()
+        if check is not None:
+            _, data = read_bytes(self.partial)
+            try:
+                check(loads(data, allow_truncated=True, path=self.partial))
+            except BaseException:
+                self.partial.unlink(missing_ok=True)
+                raise
+        with open(self.partial, "ab") as f:
+            f.write(self._sink.footer())
+            f.flush()
+            os.fsync(f.fileno())
+        _publish(self.partial, self.path, overwrite=self._overwrite)
+        return self.path
+
+    def abort(self) -> None:
+        """Stop and delete the recording."""
+        self._stop()
+        self.partial.unlink(missing_ok=True)
+
+    def __enter__(self) -> CassetteWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.finalise()
+        else:
+            self._stop()
+
+    # -- the writer thread ------------------------------------------------------------------
+
+    def _stop(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._queue.put(_STOP)
+        self._thread.join()
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise WriterError(
+                f"recording to {str(self.partial)!r} failed: {self._error}. Events up to the "
+                f"failure are in the file; finalise them with `retake repair {self.partial}`."
+            ) from self._error
+
+    def _run(self) -> None:
+        # Never leaves the loop before the stop sentinel: after a failure it keeps taking
+        # items off the queue (releasing flush() waiters) and the error is raised at finalise.
+        fd: int | None = None
+        try:
+            fd = os.open(self.partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+            _write_all(fd, self._sink.take())
+        except OSError as exc:
+            self._error = exc
+        stopping = False
+        while not stopping:
+            batch = [self._queue.get()]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < 4096:
+                    batch.append(self._queue.get_nowait())
+            waiters = []
+            for item in batch:
+                if item is _STOP:
+                    stopping = True
+                elif isinstance(item, threading.Event):
+                    waiters.append(item)
+                elif self._error is None:
+                    try:
+                        self._sink.event(item)
+                    except Exception as exc:
+                        self._error = exc
+            chunk = self._sink.take()
+            if chunk and fd is not None:
+                try:
+                    _write_all(fd, chunk)
+                except OSError as exc:
+                    self._error = self._error or exc
+                    os.close(fd)
+                    fd = None
+            for waiter in waiters:
+                waiter.set()
+        if fd is not None:
+            os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _publish(tmp: Path, path: Path, *, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(tmp, path)
+    else:
+        try:
+            os.link(tmp, path)  # fails if a cassette appeared there meanwhile
+        except FileExistsError:
+            raise CassetteExists(_exists_message(path), path=path) from None
+        except OSError:  # a filesystem without hard links
+            os.replace(tmp, path)
+        else:
+            tmp.unlink()
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _exists_message(path: Path) -> str:
+    return (
+        f"a cassette already exists at {str(path)!r}; cassettes are immutable once finalised. "
+        "Choose another name, or pass overwrite=True (CLI: --overwrite) to replace it."
+    )
