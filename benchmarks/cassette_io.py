@@ -163,13 +163,15 @@ def naive_size(cassette: Cassette) -> int:
     return sum(len(f) + 9 for f in frames) + 10
 
 
-def bare_decode(data: bytes) -> None:
-    """The floor: msgpack.unpackb of every frame payload, no checks, no validation."""
-    pos, head = 10, struct.Struct(">cII")
+def bare_decode(data: bytes) -> list[object]:
+    """The floor: msgpack.unpackb of every frame payload into Python objects, kept, as any
+    loader must keep them; no checks, no validation, no objects of retake's."""
+    pos, head, decoded = 10, struct.Struct(">cII"), []
     while pos < len(data):
         _, length, _ = head.unpack_from(data, pos)
-        msgpack.unpackb(data[pos + 9 : pos + 9 + length])
+        decoded.append(msgpack.unpackb(data[pos + 9 : pos + 9 + length]))
         pos += 9 + length
+    return decoded
 
 
 def median_time(fn: Callable[[], object], repeats: int, *, gc_paused: bool = False) -> float:
@@ -181,9 +183,10 @@ def median_time(fn: Callable[[], object], repeats: int, *, gc_paused: bool = Fal
         start = time.perf_counter()
         if gc_paused:
             gc.disable()
-            fn()
+            kept = fn()
             gc.enable()
             _ = [None]  # an allocation, so a collection that is due runs inside the timing
+            del kept
         else:
             fn()
         times.append(time.perf_counter() - start)

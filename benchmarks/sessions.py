@@ -8,6 +8,7 @@ of JSON. Content is seeded, so a run is reproducible.
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime
 
@@ -173,7 +174,7 @@ def session(steps: int, *, seed: int = 0, window: int = 16) -> Cassette:
             duration=round(rng.uniform(0.01, 0.3), 4),
         )
         history.append(Message(role="assistant", tool_calls=(call,)))
-        history.append(Message(role="tool", tool_call_id=call_id, content=str(output)))
+        history.append(Message(role="tool", tool_call_id=call_id, content=json.dumps(output)))
     answer = f"Your order is on its way. {_text(rng, 20)}"
     add(
         ModelEvent,

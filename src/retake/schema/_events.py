@@ -98,6 +98,27 @@ class ToolFailure(Model):
     """The qualified name of the exception the tool raised, when it raised one."""
 
 
+class HttpExchange(Model):
+    """The HTTP of one model call, kept (redacted) so replay can serve the response byte-exact.
+
+    The request body is not kept: it resends the whole conversation, which ``ModelRequest``
+    already holds message by message; keeping it would make a cassette quadratic in size.
+    """
+
+    method: str = "POST"
+    """The HTTP method."""
+    url: str
+    """The URL called (credentials in it are redacted)."""
+    request_headers: dict[str, str] = Field(default_factory=dict)
+    """Request headers, lower-cased names (credentials redacted)."""
+    status: int = 200
+    """The response status code."""
+    response_headers: dict[str, str] = Field(default_factory=dict)
+    """Response headers, lower-cased names."""
+    response_body: bytes = b""
+    """The response body as received after content decoding (SSE streams included)."""
+
+
 # --- the events -----------------------------------------------------------------------------
 
 
@@ -130,6 +151,8 @@ class ModelEvent(_Event):
     """What the release sent."""
     response: ModelResponse
     """What the model answered."""
+    http: HttpExchange | None = None
+    """The raw exchange, when the call was captured at the HTTP level."""
 
 
 class ToolCallEvent(_Event):

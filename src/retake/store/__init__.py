@@ -2,7 +2,16 @@
 
 from ._format import MAGIC, MAX_FRAME_BYTES, PARTIAL_SUFFIX, SUFFIX
 from ._reader import CassetteInfo, inspect, load, loads
-from ._writer import CassetteWriter, Check, dumps, final_path, partial_path, repair, save
+from ._writer import (
+    CassetteWriter,
+    Check,
+    Prepare,
+    dumps,
+    final_path,
+    partial_path,
+    repair,
+    save,
+)
 
 __all__ = [
     "MAGIC",
@@ -12,6 +21,7 @@ __all__ = [
     "CassetteInfo",
     "CassetteWriter",
     "Check",
+    "Prepare",
     "dumps",
     "final_path",
     "inspect",

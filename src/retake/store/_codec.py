@@ -6,22 +6,44 @@ first time it appears, and a request as the list of its messages' indices; the d
 the table and rebuilds each request from it, sharing the message objects, so both the bytes on
 disk and the validation work stay linear. Sliding context windows, compaction and a reordered
 system prompt all cost nothing extra: any message seen before is a reference.
+
+The other large duplication in agent traffic is the tool result echoed to the model: the tool
+returns a value (the ``tool_result`` event's output) and the agent sends its text in a ``tool``
+message. When that message's content is exactly the output itself, or its JSON in one of the
+common spellings, the encoder stores a reference to the result event instead, and the decoder
+rebuilds the identical text. Anything else is stored as it is.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from retake.schema import Event, EventListAdapter, Message, ModelEvent
+from retake.schema import Event, EventListAdapter, Message, ModelEvent, ToolResultEvent
 
 from ._format import pack
 
 _NEW = "new_messages"
 _REFS = "message_refs"
 _MESSAGES: Any = {"request": {"messages"}}
+_ECHO = "content_echo"
 _MessagesAdapter: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
+
+_SPELLINGS: tuple[Callable[[Any], str], ...] = (
+    lambda value: value if isinstance(value, str) else _not_text(),
+    json.dumps,
+    lambda value: json.dumps(value, separators=(",", ":")),
+    lambda value: json.dumps(value, ensure_ascii=False),
+    lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":")),
+)
+"""Ways an agent turns a tool's output into the text it sends; the index is stored."""
+
+
+def _not_text() -> str:
+    raise TypeError("not text")
 
 
 class Encoder:
@@ -29,6 +51,7 @@ class Encoder:
 
     def __init__(self) -> None:
         self._index: dict[bytes, int] = {}
+        self._outputs: dict[str, tuple[int, Any]] = {}
 
     def encode(self, event: Event) -> dict[str, Any]:
         if isinstance(event, ModelEvent):
@@ -36,6 +59,8 @@ class Encoder:
         else:
             data = event.model_dump(exclude_defaults=True)
         data["kind"] = event.kind  # a default, so exclude_defaults dropped it
+        if isinstance(event, ToolResultEvent) and "output" in data:
+            self._outputs[event.call_id] = (event.seq, data["output"])
         if isinstance(event, ModelEvent):
             request = data.setdefault("request", {})
             refs: list[int] = []
@@ -46,13 +71,32 @@ class Encoder:
                 index = self._index.get(key)
                 if index is None:
                     index = self._index[key] = len(self._index)
-                    new.append(dumped)
+                    new.append(self._echo(dumped))
                 refs.append(index)
             if new:
                 request[_NEW] = new
             if refs:
                 request[_REFS] = refs
         return data
+
+    def _echo(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Replace a tool message's content by a reference to the output it repeats."""
+        content, call_id = message.get("content"), message.get("tool_call_id")
+        if message.get("role") != "tool" or not isinstance(content, str) or call_id is None:
+            return message
+        recorded = self._outputs.get(call_id)
+        if recorded is None or len(content) < 64:
+            return message
+        seq, output = recorded
+        for spelling, spell in enumerate(_SPELLINGS):
+            try:
+                if spell(output) == content:
+                    echoed = {k: v for k, v in message.items() if k != "content"}
+                    echoed[_ECHO] = [seq, spelling]
+                    return echoed
+            except (TypeError, ValueError):
+                continue
+        return message
 
 
 class DecodeError(ValueError):
@@ -81,6 +125,9 @@ class Decoder:
                 if new is not None:
                     if not isinstance(new, list):
                         raise DecodeError(f"event {position}: malformed messages", position)
+                    for message in new:
+                        if isinstance(message, dict) and _ECHO in message:
+                            _unecho(message, raw_events, position)
                     pending.extend(new)
                 bounds.append((request, request.pop(_REFS, ()), len(pending)))
         try:
@@ -103,6 +150,21 @@ class Decoder:
             loc = exc.errors()[0]["loc"]
             failed = loc[0] if loc and isinstance(loc[0], int) else None
             raise DecodeError(f"event {failed}: {_first_error(exc)}", failed) from exc
+
+
+def _unecho(message: dict[str, Any], raw_events: list[Any], position: int) -> None:
+    """Rebuild a tool message's content from the earlier result event it refers to."""
+    try:
+        seq, spelling = message.pop(_ECHO)
+        source = raw_events[seq] if 0 <= seq < position else None
+        if not isinstance(source, dict) or source.get("kind") != "tool_result":
+            raise ValueError("not an earlier tool result")
+        message["content"] = _SPELLINGS[spelling](source.get("output"))
+    except (TypeError, ValueError, IndexError) as exc:
+        raise DecodeError(
+            f"event {position}: a tool message refers to a tool result that does not hold it",
+            position,
+        ) from exc
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -3,9 +3,11 @@
 ::
 
     file   = MAGIC (8 bytes) | version (uint16 BE) | frame* | footer-frame?
-    frame  = kind (1 byte: H, E or F) | length (uint32 BE) | crc32 (uint32 BE) | payload
+    frame  = kind (1 byte: H, E, A or F) | length (uint32 BE) | crc32 (uint32 BE) | payload
     H      = the header, once, first
     E      = one event
+    A      = an amendment to the header, at most once, after the events: what is known only
+             when the session ends (the redaction counts, the tools the session used)
     F      = the footer: event count and the sha256 of every byte before the footer frame
 
 A file without a footer is a recording that never finalised. Each frame carries its own
@@ -41,7 +43,7 @@ _FRAME = struct.Struct(">cII")
 PREAMBLE_SIZE = len(MAGIC) + _PREAMBLE.size
 FRAME_OVERHEAD = _FRAME.size
 
-HEADER, EVENT, FOOTER = b"H", b"E", b"F"
+HEADER, EVENT, AMEND, FOOTER = b"H", b"E", b"A", b"F"
 
 MAX_FRAME_BYTES = 256 * 1024 * 1024
 """The largest frame a decoder accepts; a larger declared length is damage, not data."""
@@ -150,7 +152,7 @@ def scan(data: bytes, path: Path | None, *, checksums: bool = True) -> Scan:
         if size - pos < FRAME_OVERHEAD:
             return Scan(version, frames, "torn")
         kind, length, crc = _FRAME.unpack_from(data, pos)
-        if kind not in (HEADER, EVENT, FOOTER):
+        if kind not in (HEADER, EVENT, AMEND, FOOTER):
             raise CorruptCassette(
                 f"{_name(path)} has an unknown frame type {kind!r} at byte {pos}; the file is "
                 "damaged. Restore it from a copy, or load what precedes the damage with "
@@ -175,10 +177,13 @@ def scan(data: bytes, path: Path | None, *, checksums: bool = True) -> Scan:
                 "restore the file from a copy.",
                 path=path,
             )
-        if (kind == HEADER) != (not frames):
+        if (kind == HEADER) != (not frames) or (
+            kind in (EVENT, AMEND) and frames and frames[-1].kind == AMEND
+        ):
             raise CorruptCassette(
-                f"{_name(path)} has its frames out of order at byte {pos} "
-                "(the header must come first, and once); the file is damaged.",
+                f"{_name(path)} has its frames out of order at byte {pos} (the header must "
+                "come first and once, and nothing but the footer after an amendment); the "
+                "file is damaged.",
                 path=path,
             )
         frames.append(Frame(kind, payload, pos, end))

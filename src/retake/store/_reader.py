@@ -66,7 +66,7 @@ def _info(scan: _format.Scan, path: Path | None, data: bytes) -> CassetteInfo:
         path=path,
         format_version=scan.version,
         complete=scan.tail == "complete",
-        events=sum(1 for f in scan.frames if f.kind == _format.EVENT),
+        events=_count(scan.frames, _format.EVENT),
         torn=scan.tail == "torn",
         repaired=bool(footer.get("repaired", False)),
         size=len(data),
@@ -89,7 +89,7 @@ def loads(data: bytes, *, allow_truncated: bool = False, path: Path | None = Non
         scan = _format.scan(data, path, checksums=False)
         if scan.tail == "complete":
             # The footer's sha256 covers every frame, so per-frame CRCs would add nothing.
-            _footer(scan, path, data, expect_events=len(scan.frames) - 2)
+            _footer(scan, path, data, expect_events=_count(scan.frames, _format.EVENT))
         else:
             scan = _format.scan(data, path)
         frames = scan.frames
@@ -99,7 +99,7 @@ def loads(data: bytes, *, allow_truncated: bool = False, path: Path | None = Non
                 "its very start and holds no events. Remove the file.",
                 path=path,
             )
-        events = frames[1:-1] if scan.tail == "complete" else frames[1:]
+        events = [f for f in frames if f.kind == _format.EVENT]
         if scan.tail != "complete" and not allow_truncated:
             raise TruncatedCassette(
                 f"{_where(path)} was never finalised (the recording was cut short, or its end "
@@ -111,6 +111,11 @@ def loads(data: bytes, *, allow_truncated: bool = False, path: Path | None = Non
             )
         unpack = _format.unpack
         header_raw = unpack(frames[0].payload, path=path, what="the header")
+        for amend in (f for f in frames if f.kind == _format.AMEND):
+            update = unpack(amend.payload, path=path, what="the header amendment")
+            if not isinstance(update, dict) or not isinstance(header_raw, dict):
+                raise CorruptCassette(f"the header of {_where(path)} is not a map.", path=path)
+            header_raw.update(update)
         raw_events = [unpack(f.payload, path=path, what=f"event {i}") for i, f in enumerate(events)]
         return _build(header_raw, raw_events, scan, path)
 
@@ -176,6 +181,10 @@ def _footer(
             path=path,
         )
     return footer
+
+
+def _count(frames: list[_format.Frame], kind: bytes) -> int:
+    return sum(1 for f in frames if f.kind == kind)
 
 
 @contextmanager

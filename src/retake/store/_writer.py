@@ -15,6 +15,8 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -28,8 +30,20 @@ from ._reader import loads, read_bytes
 
 Check = Callable[[Cassette], None]
 """Called with the whole cassette before it is finalised; raising refuses to finalise."""
+Prepare = Callable[[Any], Event]
+"""Turns what ``append`` was given into an event, on the writer thread."""
 
 _STOP = object()
+
+Amend = dict[str, Any] | Callable[[], dict[str, Any]]
+"""Header fields to replace at the end, or a function returning them."""
+
+
+@dataclass(frozen=True)
+class _Finish:
+    check: Check | None
+    amend: Amend | None
+    future: Future[Path]
 
 
 def partial_path(path: Path) -> Path:
@@ -68,6 +82,9 @@ class _FrameSink:
             )
         self._add(_format.frame(_format.EVENT, _format.pack(self.encoder.encode(event))))
         self.events += 1
+
+    def amend(self, update: dict[str, Any]) -> None:
+        self._add(_format.frame(_format.AMEND, _format.pack(update)))
 
     def footer(self, **extra: Any) -> bytes:
         payload = _format.pack({"events": self.events, "sha256": self.sha.hexdigest(), **extra})
@@ -142,9 +159,15 @@ class CassetteWriter:
     """
 
     def __init__(
-        self, path: Path | str, header: CassetteHeader, *, overwrite: bool = False
+        self,
+        path: Path | str,
+        header: CassetteHeader,
+        *,
+        overwrite: bool = False,
+        prepare: Prepare | None = None,
     ) -> None:
         self.path = Path(path)
+        self.header = header
         self.partial = partial_path(self.path)
         if self.path.exists() and not overwrite:
             raise CassetteExists(_exists_message(self.path), path=self.path)
@@ -155,6 +178,7 @@ class CassetteWriter:
                 path=self.partial,
             )
         self._overwrite = overwrite
+        self._prepare = prepare
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._error: BaseException | None = None
         self._closed = False
@@ -166,8 +190,8 @@ class CassetteWriter:
 
     # -- the caller's side ------------------------------------------------------------------
 
-    def append(self, event: Event) -> None:
-        """Queue one event for writing. Never blocks on I/O."""
+    def append(self, event: Any) -> None:
+        """Queue one event (or, with ``prepare``, what it turns into one). Never blocks."""
         if self._closed:
             raise WriterError(
                 f"the writer for {str(self.path)!r} is closed; start a new recording."
@@ -184,29 +208,29 @@ class CassetteWriter:
         done = threading.Event()
         self._queue.put(done)
         done.wait()
-        self._raise_if_failed()
+        if self._error is not None:
+            raise self._failure()
 
-    def finalise(self, *, check: Check | None = None) -> Path:
+    def finalise(self, *, check: Check | None = None, amend: Amend | None = None) -> Path:
         """Write the footer, fsync, and rename the file into place; return the final path.
 
-        ``check`` sees the whole cassette first (the redaction stage's leak scan, say); if it
-        raises, the recording is deleted and the error propagates.
+        ``amend`` replaces header fields known only at the end (JSON-ready values, such as
+        the redaction manifest), or is a function returning them, called on the writer thread
+        after the last event. ``check`` then sees the whole cassette (the redaction stage's
+        leak scan, say); if it raises, the recording is deleted and the error propagates.
         """
-        self._stop()
-        self._raise_if_failed()
-        if check is not None:
-            _, data = read_bytes(self.partial)
-            try:
-                check(loads(data, allow_truncated=True, path=self.partial))
-            except BaseException:
-                self.partial.unlink(missing_ok=True)
-                raise
-        with open(self.partial, "ab") as f:
-            f.write(self._sink.footer())
-            f.flush()
-            os.fsync(f.fileno())
-        _publish(self.partial, self.path, overwrite=self._overwrite)
-        return self.path
+        return self.finalise_later(check=check, amend=amend).result()
+
+    def finalise_later(
+        self, *, check: Check | None = None, amend: Amend | None = None
+    ) -> Future[Path]:
+        """Like ``finalise``, but the writer thread does all of it; returns at once."""
+        if self._closed:
+            raise WriterError(f"the writer for {str(self.path)!r} is already closed.")
+        future: Future[Path] = Future()
+        self._closed = True
+        self._queue.put(_Finish(check, amend, future))
+        return future
 
     def abort(self) -> None:
         """Stop and delete the recording."""
@@ -235,12 +259,47 @@ class CassetteWriter:
             self._queue.put(_STOP)
         self._thread.join()
 
-    def _raise_if_failed(self) -> None:
-        if self._error is not None:
-            raise WriterError(
-                f"recording to {str(self.partial)!r} failed: {self._error}. Events up to the "
-                f"failure are in the file; finalise them with `retake repair {self.partial}`."
-            ) from self._error
+    def _failure(self) -> WriterError:
+        assert self._error is not None
+        error = WriterError(
+            f"recording to {str(self.partial)!r} failed: {self._error}. Events up to the "
+            f"failure are in the file; finalise them with `retake repair {self.partial}`."
+        )
+        error.__cause__ = self._error
+        return error
+
+    def _finish(self, fd: int | None, finish: _Finish) -> None:
+        """On the writer thread, after the last event: amend, check, footer, fsync, rename."""
+        try:
+            if self._error is not None or fd is None:
+                raise self._failure()
+            amend = finish.amend() if callable(finish.amend) else finish.amend
+            if amend:
+                merged = {**self.header.model_dump(mode="json"), **amend}
+                CassetteHeader.model_validate(merged)  # fail now, not when someone loads it
+                self._sink.amend(amend)
+                _write_all(fd, self._sink.take())
+            if finish.check is not None:
+                _, data = read_bytes(self.partial)
+                try:
+                    finish.check(loads(data, allow_truncated=True, path=self.partial))
+                except BaseException:
+                    os.close(fd)
+                    fd = None
+                    self.partial.unlink(missing_ok=True)
+                    raise
+            _write_all(fd, self._sink.footer())
+            os.fsync(fd)
+            os.close(fd)
+            fd = None
+            _publish(self.partial, self.path, overwrite=self._overwrite)
+        except BaseException as exc:
+            finish.future.set_exception(exc)
+        else:
+            finish.future.set_result(self.path)
+        finally:
+            if fd is not None:
+                os.close(fd)
 
     def _run(self) -> None:
         # Never leaves the loop before the stop sentinel: after a failure it keeps taking
@@ -251,7 +310,7 @@ class CassetteWriter:
             _write_all(fd, self._sink.take())
         except OSError as exc:
             self._error = exc
-        stopping = False
+        stopping, finish = False, None
         while not stopping:
             batch = [self._queue.get()]
             with contextlib.suppress(queue.Empty):
@@ -261,11 +320,13 @@ class CassetteWriter:
             for item in batch:
                 if item is _STOP:
                     stopping = True
+                elif isinstance(item, _Finish):
+                    stopping, finish = True, item
                 elif isinstance(item, threading.Event):
                     waiters.append(item)
                 elif self._error is None:
                     try:
-                        self._sink.event(item)
+                        self._sink.event(item if self._prepare is None else self._prepare(item))
                     except Exception as exc:
                         self._error = exc
             chunk = self._sink.take()
@@ -278,7 +339,9 @@ class CassetteWriter:
                     fd = None
             for waiter in waiters:
                 waiter.set()
-        if fd is not None:
+        if finish is not None:
+            self._finish(fd, finish)
+        elif fd is not None:
             os.close(fd)
 
 
