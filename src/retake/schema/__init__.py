@@ -1,7 +1,7 @@
 """The cassette schema: pydantic models only, no I/O. Every stage reads and writes these."""
 
 from ._cassette import FORMAT_VERSION, Cassette, CassetteHeader, RedactionManifest
-from ._context import Effect, PermissionContext, ToolSpec
+from ._context import Effect, PermissionContext, Task, ToolSpec
 from ._events import (
     EVENT_TYPES,
     Decision,
@@ -50,6 +50,7 @@ __all__ = [
     "PermissionEvent",
     "RedactionManifest",
     "Role",
+    "Task",
     "ToolCallEvent",
     "ToolCallRequest",
     "ToolFailure",

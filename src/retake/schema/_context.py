@@ -42,3 +42,25 @@ class ToolSpec(Model):
     """The JSON schema of the arguments."""
     effect: Effect = "read"
     """``write`` tools change the world and are never executed during replay."""
+
+
+class Task(Model):
+    """One task for an agent: what the entrypoint ``module:function(task) -> answer`` gets.
+
+    The first user turn starts the session; the agent asks for the later ones through
+    ``retake.user_turn()``, so a replay can hand the recorded (or mutated) turns back in order.
+    """
+
+    user_turns: tuple[str, ...]
+    """What the user says, in order; the first one starts the session."""
+    permission_context: PermissionContext = Field(default_factory=PermissionContext)
+    """Who the session acts for: the release's gate decides with it."""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Anything else the agent needs (ticket id, locale, ...); copied into the cassette tags."""
+    id: str | None = None
+    """The task's name in a tasks file, if any."""
+
+    @property
+    def prompt(self) -> str:
+        """The first user turn."""
+        return self.user_turns[0] if self.user_turns else ""

@@ -1,0 +1,47 @@
+"""The recording boundaries: the tool decorator, the permission, note and user-turn calls,
+the httpx transports, and the session protocol they all speak."""
+
+from ._boundary import (
+    HttpAnswer,
+    HttpCall,
+    Session,
+    ToolInfo,
+    activate,
+    active,
+    current_call_id,
+    note,
+    permission,
+    tool_call_id,
+    user_turn,
+)
+from ._recording import RecordingSession, Snapshot, build_event
+from ._snapshot import freeze, thaw
+from ._tool import ToolError, failure_of, spec_of, spec_of_info, tool
+from ._transport import AsyncTransport, Transport, decode_body
+
+__all__ = [
+    "AsyncTransport",
+    "HttpAnswer",
+    "HttpCall",
+    "RecordingSession",
+    "Session",
+    "Snapshot",
+    "ToolError",
+    "ToolInfo",
+    "Transport",
+    "activate",
+    "active",
+    "build_event",
+    "current_call_id",
+    "decode_body",
+    "failure_of",
+    "freeze",
+    "note",
+    "permission",
+    "spec_of",
+    "spec_of_info",
+    "thaw",
+    "tool",
+    "tool_call_id",
+    "user_turn",
+]

@@ -1,0 +1,202 @@
+"""The one place where stages meet: capture -> redact -> store, for recording.
+
+Stages never import each other; this module composes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import random
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from retake import capture, redact, store
+from retake.errors import RedactionError, RetakeError
+from retake.schema import CassetteHeader, Event, EventAdapter, Task, ToolSpec
+
+T = TypeVar("T")
+_log = logging.getLogger("retake")
+
+
+def _redact_event(event: Event, redactor: redact.Redactor, tally: redact.Tally) -> Event:
+    data = event.model_dump(mode="python")
+    new = redactor.redact(data, path=f"events[{event.seq}]", tally=tally)
+    if new is data:
+        return event
+    try:
+        return EventAdapter.validate_python(new)
+    except ValidationError as exc:
+        raise RedactionError(
+            f"event {event.seq} ({event.kind}) is not valid after redaction: "
+            f"{exc.errors()[0]['msg']}; point field rules at free-form fields "
+            "(arguments, output, data) rather than typed ones."
+        ) from exc
+
+
+def load_entrypoint(spec: str) -> Callable[[Task], Any]:
+    """Import ``module:function``, the release's entrypoint."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise RetakeError(
+            f"entrypoint={spec!r} is not of the form module:function (for example "
+            "retake.demo:release_1)."
+        )
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise RetakeError(
+            f"cannot import module {module_name!r} of entrypoint {spec!r}: {exc}. Is the "
+            "agent's package installed, or its folder on PYTHONPATH?"
+        ) from exc
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise RetakeError(f"module {module_name!r} has no attribute {attribute!r}.")
+        target = getattr(target, part)
+    if not callable(target):
+        raise RetakeError(f"entrypoint {spec!r} is not callable.")
+    return target  # type: ignore[no-any-return]
+
+
+class Recorder:
+    """Records agent sessions as redacted cassettes in ``directory``.
+
+    ``recorder.session(task)`` is a context manager (and ``recorder`` a decorator of
+    ``agent(task)``). Sessions live in context variables, so threads and asyncio tasks record
+    side by side. The agent's thread only freezes values and queues them; building events,
+    redaction, encoding and file I/O happen on each session's writer thread, and a cassette in
+    which the leak scan still finds a secret is never published.
+    """
+
+    def __init__(
+        self,
+        directory: Path | str,
+        *,
+        agent: str,
+        release: str,
+        redaction: redact.Redactor | redact.RedactionPolicy | None = None,
+        sample_rate: float = 1.0,
+        tools: Iterable[Callable[..., Any]] = (),
+        tags: dict[str, Any] | None = None,
+    ) -> None:
+        if not 0.0 <= sample_rate <= 1.0:
+            raise ValueError(f"sample_rate={sample_rate!r}; give a fraction from 0 to 1")
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.agent = agent
+        self.release = release
+        if isinstance(redaction, redact.Redactor):
+            self.redactor = redaction
+        else:
+            self.redactor = redact.Redactor(redaction)
+        self.sample_rate = sample_rate
+        self.tools: tuple[ToolSpec, ...] = tuple(capture.spec_of(fn) for fn in tools)
+        self.tags = dict(tags or {})
+        self.pending: set[Future[Path]] = set()
+        """Finalisations still running on writer threads; ``wait()`` joins them."""
+        self.failures: list[BaseException] = []
+        """Sessions that could not be published (a leak the scan found, a full disk)."""
+
+    def _header(self, task: Task, session_id: str) -> CassetteHeader:
+        header = CassetteHeader(
+            session_id=session_id,
+            agent=self.agent,
+            release=self.release,
+            recorded_at=datetime.now(UTC),
+            permission_context=task.permission_context,
+            tools=self.tools,
+            tags={**self.tags, **task.metadata, **({"task": task.id} if task.id else {})},
+        )
+        data = header.model_dump(mode="python", exclude={"redaction"})
+        redacted = self.redactor.redact(data, path="header", labels=("header",))
+        return CassetteHeader.model_validate(redacted) if redacted is not data else header
+
+    @contextmanager
+    def session(
+        self, task: Task | str, *, session_id: str | None = None
+    ) -> Iterator[capture.RecordingSession | None]:
+        """Record one session of the agent on ``task`` (a Task, or just the user's prompt).
+
+        Yields the recording session (``None`` when sampling skipped this one); call
+        ``.output(answer)`` on it to record the answer. An exception leaving the block is
+        recorded as an ``error`` event and re-raised.
+        """
+        if isinstance(task, str):
+            task = Task(user_turns=(task,))
+        if self.sample_rate < 1.0 and random.random() >= self.sample_rate:
+            yield None
+            return
+        session_id = session_id or uuid.uuid4().hex
+        header = self._header(task, session_id)
+        tally = redact.Tally()
+        redactor = self.redactor
+
+        def prepare(snapshot: capture.Snapshot) -> Event:
+            return _redact_event(capture.build_event(snapshot), redactor, tally)
+
+        writer = store.CassetteWriter(
+            self.directory / f"{session_id}{store.SUFFIX}", header, prepare=prepare
+        )
+        session = capture.RecordingSession(writer.append, task)
+
+        def amend() -> dict[str, Any]:
+            listed = {spec.name for spec in header.tools}
+            used = [
+                capture.spec_of_info(info)
+                for name, info in sorted(session.tools_used.items())
+                if name not in listed
+            ]
+            return {
+                "redaction": redactor.manifest(tally).model_dump(mode="json"),
+                "tools": [spec.model_dump(mode="json") for spec in (*header.tools, *used)],
+            }
+
+        try:
+            with capture.activate(session):
+                yield session
+        except BaseException as exc:
+            session.error(exc)
+            raise
+        finally:
+            future = writer.finalise_later(check=redact.assert_no_leaks, amend=amend)
+            self.pending.add(future)
+            future.add_done_callback(self._finished)
+
+    def _finished(self, future: Future[Path]) -> None:
+        self.pending.discard(future)
+        error = future.exception()
+        if error is not None:
+            self.failures.append(error)
+            _log.error("retake could not publish a recorded session: %s", error)
+
+    def __call__(self, agent: Callable[[Task], T]) -> Callable[[Task], T]:
+        """Decorate ``agent(task)`` so every call is recorded, answer included."""
+
+        @wraps(agent)
+        def recorded(task: Task) -> T:
+            with self.session(task) as session:
+                answer = agent(task)
+                if session is not None:
+                    session.output(answer)
+                return answer
+
+        return recorded
+
+    def wait(self) -> None:
+        """Wait until every session so far is finalised; raise the first failure, if any."""
+        for future in list(self.pending):
+            with contextlib.suppress(BaseException):
+                future.result()
+        if self.failures:
+            error = self.failures[0]
+            self.failures.clear()
+            raise error
