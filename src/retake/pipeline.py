@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from retake import capture, redact, store
 from retake.errors import RedactionError, RetakeError
-from retake.schema import CassetteHeader, Event, EventAdapter, Task, ToolSpec
+from retake.schema import Cassette, CassetteHeader, Event, EventAdapter, Task, ToolSpec
 
 T = TypeVar("T")
 _log = logging.getLogger("retake")
@@ -146,7 +146,10 @@ class Recorder:
         writer = store.CassetteWriter(
             self.directory / f"{session_id}{store.SUFFIX}", header, prepare=prepare
         )
-        session = capture.RecordingSession(writer.append, task)
+        session = capture.RecordingSession(writer.append, task, flush=writer.flush)
+
+        def scan(cassette: Cassette) -> None:
+            redact.assert_no_leaks(cassette, policy=redactor.policy)
 
         def amend() -> dict[str, Any]:
             listed = {spec.name for spec in header.tools}
@@ -167,7 +170,7 @@ class Recorder:
             session.error(exc)
             raise
         finally:
-            future = writer.finalise_later(check=redact.assert_no_leaks, amend=amend)
+            future = writer.finalise_later(check=scan, amend=amend)
             self.pending.add(future)
             future.add_done_callback(self._finished)
 

@@ -12,7 +12,7 @@ import threading
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from time import perf_counter
-from typing import Any, NamedTuple
+from typing import Any
 
 from retake.schema import (
     Decision,
@@ -37,13 +37,9 @@ from ._snapshot import freeze, thaw
 from ._tool import failure_of
 
 
-class Snapshot(NamedTuple):
-    """What the agent's thread hands to the writer: the kind, its place, and frozen fields."""
-
-    kind: str
-    seq: int
-    t: float
-    fields: tuple[Any, ...]
+Snapshot = tuple[str, int, float, tuple[Any, ...]]
+"""What the agent's thread hands to the writer: ``(kind, seq, t, frozen fields)``. A plain
+tuple: a NamedTuple's constructor would cost the agent's thread a Python-level call."""
 
 
 Emit = Callable[[Snapshot], None]
@@ -52,8 +48,9 @@ Emit = Callable[[Snapshot], None]
 class RecordingSession:
     """Implements the boundary protocol by calling through and emitting snapshots."""
 
-    def __init__(self, emit: Emit, task: Task) -> None:
+    def __init__(self, emit: Emit, task: Task, *, flush: Callable[[], None] | None = None) -> None:
         self._emit_to = emit
+        self._flush = flush
         self._lock = threading.Lock()
         self._seq = 0
         self._start = perf_counter()
@@ -71,7 +68,12 @@ class RecordingSession:
         with self._lock:
             seq = self._seq
             self._seq = seq + 1
-            self._emit_to(Snapshot(kind, seq, perf_counter() - self._start, fields))
+            self._emit_to((kind, seq, perf_counter() - self._start, fields))
+
+    def flush(self) -> None:
+        """Wait until everything recorded so far is written to the file."""
+        if self._flush is not None:
+            self._flush()
 
     # -- the boundary protocol --------------------------------------------------------------
 

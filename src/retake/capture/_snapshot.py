@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import threading
 from datetime import date, datetime, time
 from pathlib import PurePath
 from typing import Any
@@ -17,9 +18,6 @@ from uuid import UUID
 
 import msgpack
 from pydantic import BaseModel
-
-_packer_options: dict[str, Any] = {"use_bin_type": True, "datetime": False}
-
 
 def _plain(value: Any) -> Any:
     """What msgpack cannot pack, as plain data; the last resort is the value's repr."""
@@ -38,11 +36,22 @@ def _plain(value: Any) -> Any:
     return f"<{type(value).__qualname__}: {value!r:.200}>"
 
 
+class _Packers(threading.local):
+    # A Packer per thread: reusing one is a third of the cost of msgpack.packb, and a Packer
+    # must not be shared between threads.
+    def __init__(self) -> None:
+        self.packer = msgpack.Packer(default=_plain, use_bin_type=True, datetime=False)
+
+
+_packers = _Packers()
+
+
 def freeze(value: Any) -> bytes:
     """An immutable copy of a value, cheap enough for the agent's thread. Never raises."""
     try:
-        return msgpack.packb(value, default=_plain, **_packer_options)
+        return _packers.packer.pack(value)
     except Exception as exc:  # a cycle, or a value too deep or too large
+        _packers.packer.reset()
         return msgpack.packb(f"<unrecordable {type(value).__qualname__}: {exc}>")
 
 
