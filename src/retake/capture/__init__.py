@@ -17,10 +17,12 @@ from ._boundary import (
 from ._recording import RecordingSession, Snapshot, build_event
 from ._snapshot import freeze, thaw
 from ._tool import ToolError, failure_of, spec_of, spec_of_info, tool
-from ._transport import AsyncTransport, Transport, decode_body
+from ._transport import AsyncTransport, AsyncTransport2, Transport, Transport2, decode_body
+from ._vcr import recording_http
 
 __all__ = [
     "AsyncTransport",
+    "AsyncTransport2",
     "HttpAnswer",
     "HttpCall",
     "RecordingSession",
@@ -29,6 +31,7 @@ __all__ = [
     "ToolError",
     "ToolInfo",
     "Transport",
+    "Transport2",
     "activate",
     "active",
     "build_event",
@@ -38,6 +41,7 @@ __all__ = [
     "freeze",
     "note",
     "permission",
+    "recording_http",
     "spec_of",
     "spec_of_info",
     "thaw",

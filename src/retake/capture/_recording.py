@@ -32,10 +32,11 @@ from retake.schema import (
     UserEvent,
 )
 
+from . import _providers
 from ._boundary import HttpAnswer, HttpCall, ToolInfo, current_call_id
 from ._snapshot import freeze, thaw
 from ._tool import failure_of
-
+from ._transport import decode_body
 
 Snapshot = tuple[str, int, float, tuple[Any, ...]]
 """What the agent's thread hands to the writer: ``(kind, seq, t, frozen fields)``. A plain
@@ -205,12 +206,12 @@ def _tee(stream: Any, done: Callable[[bytes], None]) -> Any:
     return tee()
 
 
-ParseExchange = Callable[
-    [str, str, bytes, bytes, dict[str, str]], "tuple[str, ModelRequest, ModelResponse] | None"
-]
+ParseExchange = Callable[..., "tuple[str, ModelRequest, ModelResponse] | None"]
 
 
-def build_event(snapshot: Snapshot, parse_exchange: ParseExchange | None = None) -> Event:
+def build_event(
+    snapshot: Snapshot, parse_exchange: ParseExchange = _providers.parse_exchange
+) -> Event:
     """Turn a snapshot into an event, on the writer thread."""
     kind, seq, t, f = snapshot
     if kind == "tool_call":
@@ -265,7 +266,7 @@ def _model_event(
     call: HttpCall,
     answer: HttpAnswer,
     body: bytes,
-    parse_exchange: ParseExchange | None,
+    parse_exchange: ParseExchange,
 ) -> ModelEvent:
     http = HttpExchange(
         method=call.method,
@@ -276,9 +277,11 @@ def _model_event(
         response_body=body,
     )
     parsed = None
-    if parse_exchange is not None and 200 <= answer.status < 300:
+    if 200 <= answer.status < 300:
         try:
-            parsed = parse_exchange(call.method, call.url, call.body, body, answer.headers)
+            parsed = parse_exchange(
+                call.method, call.url, call.body, decode_body(body, answer.headers), answer.headers
+            )
         except ValueError:
             parsed = None  # kept raw below: replay can still serve it byte for byte
     if parsed is None:
