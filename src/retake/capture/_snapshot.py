@@ -19,6 +19,7 @@ from uuid import UUID
 import msgpack
 from pydantic import BaseModel
 
+
 def _plain(value: Any) -> Any:
     """What msgpack cannot pack, as plain data; the last resort is the value's repr."""
     if isinstance(value, BaseModel):

@@ -323,14 +323,15 @@ def _render_stream(request: ModelRequest, response: ModelResponse) -> tuple[byte
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
         return head | {"choices": [choice]}
 
-    chunks = [chunk({"role": "assistant", "content": "" if response.text is None else None})]
-    if response.text is not None:
+    chunks = [chunk({"role": "assistant", "content": ""})]
+    if response.text:
         chunks.append(chunk({"content": response.text}))
-    for index, call in enumerate(_tool_calls_json(response)):
-        opening = call | {"index": index, "function": {"name": call["function"]["name"]}}
-        opening["function"]["arguments"] = ""
+    for index, call in enumerate(response.tool_calls):
+        # the call's id and name open it; its arguments follow as a delta of their own
+        function = {"name": call.name, "arguments": ""}
+        opening = {"index": index, "id": call.id, "type": "function", "function": function}
+        arguments = {"index": index, "function": {"arguments": dump_arguments(call.arguments)}}
         chunks.append(chunk({"tool_calls": [opening]}))
-        arguments = {"index": index, "function": {"arguments": call["function"]["arguments"]}}
         chunks.append(chunk({"tool_calls": [arguments]}))
     chunks.append(chunk({}, _finish_reason(response)))
     if response.usage is not None:
