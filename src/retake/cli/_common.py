@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, NoReturn
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 
 from retake.errors import RetakeError
@@ -27,6 +29,24 @@ def user_errors() -> Iterator[None]:
     except RetakeError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
+
+
+def as_json_data(model: BaseModel, what: str) -> Any:
+    """A model as JSON-ready data; a value too deep to serialise is an input error, not a crash."""
+    try:
+        return model.model_dump(mode="json")
+    except (ValueError, RecursionError) as exc:
+        too_deep(what, exc)
+
+
+def too_deep(what: str, exc: BaseException) -> NoReturn:
+    """Say that a value nests too deep to write out, and exit 2."""
+    err_console.print(
+        f"[bold red]error:[/] {what} holds a value nested too deep to write as JSON or YAML "
+        f"({type(exc).__name__}). Use `retake show` without --json to see the rest of it.",
+        highlight=False,
+    )
+    raise typer.Exit(EXIT_USAGE)
 
 
 def find_cassettes(paths: list[Path], *, partial: bool = True) -> Iterator[Path]:

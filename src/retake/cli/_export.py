@@ -12,7 +12,7 @@ import yaml
 
 from retake import store
 
-from ._common import user_errors
+from ._common import as_json_data, too_deep, user_errors
 
 
 class Format(StrEnum):
@@ -33,11 +33,14 @@ def export(
     """Write a cassette as JSON or YAML (header and events, messages in full)."""
     with user_errors():
         loaded = store.load(cassette, allow_truncated=allow_truncated)
-    data = loaded.model_dump(mode="json")
+    data = as_json_data(loaded, f"cassette {str(cassette)!r}")
     if format is Format.json:
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     else:
-        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        try:
+            text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        except RecursionError as exc:
+            too_deep(f"cassette {str(cassette)!r}", exc)
     if output is None:
         typer.echo(text, nl=False)
     else:

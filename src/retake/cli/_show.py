@@ -11,7 +11,7 @@ import typer
 from retake import store
 from retake.report import timeline_table
 
-from ._common import console, user_errors
+from ._common import as_json_data, console, user_errors
 
 KINDS = ("user", "model", "tool_call", "permission", "tool_result", "output", "error", "note")
 
@@ -48,6 +48,7 @@ def show(
     ]
     if as_json:
         for event in events:
-            typer.echo(json.dumps(event.model_dump(mode="json"), ensure_ascii=False))
+            data = as_json_data(event, f"event {event.seq} of {str(cassette)!r}")
+            typer.echo(json.dumps(data, ensure_ascii=False))
         return
     console.print(timeline_table(loaded, events, width=width))

@@ -41,8 +41,8 @@ def abridge(value: Any, width: int = 80) -> str:
     else:
         try:
             text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=repr)
-        except ValueError:  # a cycle: cannot happen for decoded data, but never crash a view
-            text = repr(value)
+        except (ValueError, RecursionError):  # too deep to render: never crash a view
+            text = f"<{type(value).__name__} nested too deep to show>"
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 

@@ -17,4 +17,7 @@ class Model(BaseModel):
         extra="forbid",
         use_attribute_docstrings=True,
         revalidate_instances="never",
+        # JSON views (export, --json) carry bytes as URL-safe base64, and read them back so.
+        ser_json_bytes="base64",
+        val_json_bytes="base64",
     )

@@ -72,8 +72,9 @@ def unpack(payload: bytes | memoryview, *, path: Path | None, what: str) -> Any:
     """Decode one frame's payload with limits: no extension types, bounded depth and sizes."""
     try:
         # unpackb bounds every declared length by the payload's own size, and its stack
-        # bounds nesting; extension types are refused.
-        return msgpack.unpackb(payload, ext_hook=_refuse_ext)
+        # bounds nesting; extension types are refused. Map keys may be any scalar a tool's
+        # output can hold ({1: "one"}); lists cannot be keys, so no key is unhashable.
+        return msgpack.unpackb(payload, ext_hook=_refuse_ext, strict_map_key=False)
     except msgpack.StackError as exc:
         raise CassetteLimitExceeded(
             f"{what} of {_name(path)} nests deeper than the decoder allows; the file is damaged "

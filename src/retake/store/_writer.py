@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import os
 import queue
+import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
@@ -68,7 +69,9 @@ class _FrameSink:
         self.sha = hashlib.sha256()
         self.pending: list[bytes] = []
         self._add(_format.preamble(header.format_version))
-        self._add(_format.frame(_format.HEADER, _format.pack(header.model_dump(mode="json"))))
+        self._add(
+            _format.frame(_format.HEADER, _pack_or_explain(header_data(header), "the header"))
+        )
 
     def _add(self, chunk: bytes) -> None:
         self.sha.update(chunk)
@@ -80,7 +83,8 @@ class _FrameSink:
                 f"event {event.kind!r} has seq={event.seq}, but the cassette expects "
                 f"seq={self.events} next; number events 0, 1, 2, ... in the order appended."
             )
-        self._add(_format.frame(_format.EVENT, _format.pack(self.encoder.encode(event))))
+        payload = _pack_or_explain(self.encoder.encode(event), f"event {event.seq} ({event.kind})")
+        self._add(_format.frame(_format.EVENT, payload))
         self.events += 1
 
     def amend(self, update: dict[str, Any]) -> None:
@@ -96,6 +100,24 @@ class _FrameSink:
         return chunk
 
 
+def header_data(header: CassetteHeader) -> dict[str, Any]:
+    """The header as it is packed: Python values (bytes stay bytes, inf stays inf), with the
+    one value msgpack has no plain type for, the timestamp, as ISO 8601 text."""
+    data = header.model_dump()
+    data["recorded_at"] = header.recorded_at.isoformat()
+    return data
+
+
+def _pack_or_explain(value: Any, what: str) -> bytes:
+    try:
+        return _format.pack(value)
+    except (TypeError, ValueError, OverflowError) as exc:  # UnicodeEncodeError is a ValueError
+        raise WriterError(
+            f"{what} cannot be stored: {exc}. Cassettes hold JSON-like data (maps, lists, "
+            "text, numbers that fit in 64 bits, bytes); convert the value before recording it."
+        ) from exc
+
+
 def dumps(cassette: Cassette) -> bytes:
     """The bytes of a finalised cassette file."""
     sink = _FrameSink(cassette.header)
@@ -109,12 +131,18 @@ def save(cassette: Cassette, path: Path | str, *, overwrite: bool = False) -> Pa
     path = Path(path)
     if path.exists() and not overwrite:
         raise CassetteExists(_exists_message(path), path=path)
-    tmp = partial_path(path)
-    with open(tmp, "wb") as f:
-        f.write(dumps(cassette))
-        f.flush()
-        os.fsync(f.fileno())
-    _publish(tmp, path, overwrite=overwrite)
+    data = dumps(cassette)
+    # A temporary name of its own: NAME.retake.partial may hold a crashed recording.
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".saving")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        _publish(tmp, path, overwrite=overwrite)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -246,7 +274,7 @@ class CassetteWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is None:
+        if exc_type is None and not self._closed:
             self.finalise()
         else:
             self._stop()
@@ -282,7 +310,8 @@ class CassetteWriter:
             if finish.check is not None:
                 _, data = read_bytes(self.partial)
                 try:
-                    finish.check(loads(data, allow_truncated=True, path=self.partial))
+                    whole = loads(data, allow_truncated=True, path=self.partial)
+                    finish.check(whole.model_copy(update={"truncated": False}))
                 except BaseException:
                     os.close(fd)
                     fd = None
