@@ -1,0 +1,86 @@
+"""The public door: ``retake.__all__`` is pinned, so a change to it is a deliberate one."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+import retake
+
+PUBLIC = [
+    "FORMAT_VERSION",
+    "Cassette",
+    "CassetteError",
+    "CassetteExists",
+    "CassetteHeader",
+    "CassetteLimitExceeded",
+    "CassetteNotFound",
+    "CassetteWriter",
+    "CorruptCassette",
+    "ErrorEvent",
+    "Event",
+    "LeakDetected",
+    "Message",
+    "ModelEvent",
+    "ModelRequest",
+    "ModelResponse",
+    "NotACassette",
+    "NoteEvent",
+    "OutputEvent",
+    "PermissionContext",
+    "PermissionEvent",
+    "RedactionError",
+    "RedactionManifest",
+    "RetakeError",
+    "ToolCallEvent",
+    "ToolCallRequest",
+    "ToolFailure",
+    "ToolResultEvent",
+    "ToolSpec",
+    "TruncatedCassette",
+    "UnsupportedFormatVersion",
+    "Usage",
+    "UserEvent",
+    "WriterError",
+    "__version__",
+    "load",
+    "repair",
+    "save",
+]
+
+
+def test_all_is_pinned() -> None:
+    """Adding or removing a public name is an API change: update PUBLIC on purpose."""
+    assert retake.__all__ == PUBLIC
+    assert len(set(PUBLIC)) == len(PUBLIC)
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_every_public_name_is_importable(name: str) -> None:
+    module = importlib.import_module("retake")
+    assert hasattr(module, name)
+
+
+def test_star_import_gives_exactly_the_public_names() -> None:
+    namespace: dict[str, object] = {}
+    exec("from retake import *", namespace)
+    assert sorted(set(namespace) - {"__builtins__"}) == sorted(PUBLIC)
+
+
+def test_every_public_exception_is_a_retake_error() -> None:
+    exceptions = [
+        obj
+        for obj in (getattr(retake, name) for name in PUBLIC)
+        if isinstance(obj, type) and issubclass(obj, BaseException)
+    ]
+    assert len(exceptions) == 12
+    assert all(issubclass(exc, retake.RetakeError) for exc in exceptions)
+
+
+def test_errors_subclass_the_builtin_that_fits() -> None:
+    assert issubclass(retake.CassetteNotFound, FileNotFoundError)
+    assert issubclass(retake.CassetteExists, FileExistsError)
+    assert issubclass(retake.CorruptCassette, ValueError)
+    assert issubclass(retake.CassetteLimitExceeded, retake.CorruptCassette)
+    assert issubclass(retake.WriterError, RuntimeError)
