@@ -328,37 +328,26 @@ def _render_stream(request: ModelRequest, response: ModelResponse) -> tuple[byte
     for index, item in enumerate(final["output"]):
         at = {"item_id": item["id"], "output_index": index}
         if item["type"] == "message":
-            part = item["content"][0]
+            part, text = item["content"][0], item["content"][0]["text"]
+            opening = item | {"status": "in_progress", "content": []}
             events += [
-                {
-                    "type": "response.output_item.added",
-                    "output_index": index,
-                    "item": item | {"status": "in_progress", "content": []},
-                },
-                at
-                | {"type": "response.content_part.added", "content_index": 0}
+                {"type": "response.output_item.added", "output_index": index, "item": opening},
+                {**at, "type": "response.content_part.added", "content_index": 0}
                 | {"part": part | {"text": ""}},
-                at
-                | {"type": "response.output_text.delta", "content_index": 0}
-                | {"delta": part["text"], "logprobs": []},
-                at
-                | {"type": "response.output_text.done", "content_index": 0}
-                | {"text": part["text"], "logprobs": []},
-                at | {"type": "response.content_part.done", "content_index": 0, "part": part},
+                {**at, "type": "response.output_text.delta", "content_index": 0}
+                | {"delta": text, "logprobs": []},
+                {**at, "type": "response.output_text.done", "content_index": 0}
+                | {"text": text, "logprobs": []},
+                {**at, "type": "response.content_part.done", "content_index": 0, "part": part},
             ]
         else:
+            opening = item | {"status": "in_progress", "arguments": ""}
+            arguments, name = item["arguments"], item["name"]
             events += [
-                {
-                    "type": "response.output_item.added",
-                    "output_index": index,
-                    "item": item | {"status": "in_progress", "arguments": ""},
-                },
-                at
-                | {"type": "response.function_call_arguments.delta"}
-                | {"delta": item["arguments"]},
-                at
-                | {"type": "response.function_call_arguments.done"}
-                | {"arguments": item["arguments"], "name": item["name"]},
+                {"type": "response.output_item.added", "output_index": index, "item": opening},
+                {**at, "type": "response.function_call_arguments.delta", "delta": arguments},
+                {**at, "type": "response.function_call_arguments.done"}
+                | {"arguments": arguments, "name": name},
             ]
         events.append({"type": "response.output_item.done", "output_index": index, "item": item})
     terminal = {"incomplete": "response.incomplete", "failed": "response.failed"}
