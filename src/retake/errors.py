@@ -15,6 +15,7 @@ each message says what happened, names the offending value, and says what to do:
     │   ├── CorruptCassette               (ValueError) damaged bytes, bad checksum, invalid data
     │   │   └── CassetteLimitExceeded     a declared size or nesting past the decoder's limits
     │   └── TruncatedCassette             (ValueError) the recording never finalised
+    ├── InputFileError                    (ValueError) a tasks, scenario or config file is wrong
     ├── WriterError                       (RuntimeError) the cassette writer cannot go on
     └── RedactionError                    redaction could not make a value safe to store
         └── LeakDetected                  (ValueError) the write-time scan still finds a secret
@@ -32,6 +33,7 @@ __all__ = [
     "CassetteLimitExceeded",
     "CassetteNotFound",
     "CorruptCassette",
+    "InputFileError",
     "LeakDetected",
     "NotACassette",
     "RedactionError",
@@ -87,6 +89,15 @@ class TruncatedCassette(CassetteError, ValueError):
     def __init__(self, message: str, *, path: Path | str | None = None, events: int = 0) -> None:
         super().__init__(message, path=path)
         self.events = events
+
+
+class InputFileError(RetakeError, ValueError):
+    """A tasks, scenario or configuration file is missing or invalid; the message names the
+    file, the line and the field."""
+
+    def __init__(self, message: str, *, path: Path | str | None = None) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
 
 
 class WriterError(RetakeError, RuntimeError):

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
@@ -87,6 +88,7 @@ class Recorder:
         sample_rate: float = 1.0,
         tools: Iterable[Callable[..., Any]] = (),
         tags: dict[str, Any] | None = None,
+        overwrite: bool = False,
     ) -> None:
         if not 0.0 <= sample_rate <= 1.0:
             raise ValueError(f"sample_rate={sample_rate!r}; give a fraction from 0 to 1")
@@ -101,6 +103,7 @@ class Recorder:
         self.sample_rate = sample_rate
         self.tools: tuple[ToolSpec, ...] = tuple(capture.spec_of(fn) for fn in tools)
         self.tags = dict(tags or {})
+        self.overwrite = overwrite
         self.pending: set[Future[Path]] = set()
         """Finalisations still running on writer threads; ``wait()`` joins them."""
         self.failures: list[BaseException] = []
@@ -144,7 +147,10 @@ class Recorder:
             return _redact_event(capture.build_event(snapshot), redactor, tally)
 
         writer = store.CassetteWriter(
-            self.directory / f"{session_id}{store.SUFFIX}", header, prepare=prepare
+            self.directory / f"{session_id}{store.SUFFIX}",
+            header,
+            prepare=prepare,
+            overwrite=self.overwrite,
         )
         session = capture.RecordingSession(writer.append, task, flush=writer.flush)
 
@@ -171,6 +177,7 @@ class Recorder:
             raise
         finally:
             future = writer.finalise_later(check=scan, amend=amend)
+            session.published = future
             self.pending.add(future)
             future.add_done_callback(self._finished)
 
@@ -203,3 +210,69 @@ class Recorder:
             error = self.failures[0]
             self.failures.clear()
             raise error
+
+
+@dataclass(frozen=True)
+class TaskRecording:
+    """How recording one task went."""
+
+    task: Task
+    path: Path | None
+    """The cassette, or ``None`` when it could not be stored."""
+    answered: bool
+    """False when the agent raised (the cassette then ends with an ``error`` event)."""
+    detail: str
+    """The answer, the agent's error, or why the cassette was not stored."""
+    events: int = 0
+
+
+def record(
+    agent: str,
+    tasks: Iterable[Task],
+    out: Path | str,
+    *,
+    release: str | None = None,
+    redaction: redact.Redactor | redact.RedactionPolicy | None = None,
+    overwrite: bool = False,
+    on_task: Callable[[TaskRecording], None] | None = None,
+) -> list[TaskRecording]:
+    """Run the entrypoint ``agent`` (``module:function``) over ``tasks``, one cassette each.
+
+    A task whose agent raises is recorded as such and the run goes on; so does one whose
+    cassette cannot be stored (the leak scan refused it), with the reason in its result.
+    """
+    entrypoint = load_entrypoint(agent)
+    recorder = Recorder(
+        out,
+        agent=agent,
+        release=release or str(getattr(entrypoint, "release_id", agent)),
+        redaction=redaction,
+        tools=getattr(entrypoint, "tools", ()),
+        overwrite=overwrite,
+    )
+    results: list[TaskRecording] = []
+    for task in tasks:
+        answered, detail = True, ""
+        session: capture.RecordingSession | None = None
+        try:
+            with recorder.session(task, session_id=task.id) as session:
+                answer = entrypoint(task)
+                if session is not None:
+                    session.output(answer)
+                detail = answer if isinstance(answer, str) else repr(answer)
+        except Exception as exc:
+            answered, detail = False, f"{type(exc).__name__}: {exc}"
+        path: Path | None = None
+        events = 0
+        if session is not None and session.published is not None:
+            try:
+                path = session.published.result()
+                events = store.inspect(path).events
+            except Exception as exc:
+                detail = f"not stored: {exc}"
+        result = TaskRecording(task, path, answered, detail, events)
+        results.append(result)
+        if on_task is not None:
+            on_task(result)
+    recorder.failures.clear()  # reported per task above
+    return results

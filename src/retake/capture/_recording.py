@@ -60,7 +60,9 @@ class RecordingSession:
         self.tools_used: dict[str, ToolInfo] = {}
         """Every decorated tool the session called, by name."""
         self.failed = False
-        """True once the agent raised or a tool raised something other than a ToolError."""
+        """True once the agent raised."""
+        self.published: Any = None
+        """Set by whoever records the session: a future of the finalised cassette's path."""
         if task.user_turns:
             self._emit("user", task.user_turns[0])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ._export import export
+from ._record import record
 from ._repair import repair
 from ._show import show
 from ._validate import validate
@@ -17,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command()(record)
 app.command()(show)
 app.command()(export)
 app.command()(validate)

@@ -26,6 +26,7 @@ from ._events import (
     Usage,
     UserEvent,
 )
+from ._tasks import PermissionOverride, TaskDefaults, TaskEntry, TasksFile
 
 __all__ = [
     "EVENT_TYPES",
@@ -48,9 +49,13 @@ __all__ = [
     "OutputEvent",
     "PermissionContext",
     "PermissionEvent",
+    "PermissionOverride",
     "RedactionManifest",
     "Role",
     "Task",
+    "TaskDefaults",
+    "TaskEntry",
+    "TasksFile",
     "ToolCallEvent",
     "ToolCallRequest",
     "ToolFailure",

@@ -1,0 +1,97 @@
+"""Loading YAML input files into pydantic models with errors a person can act on.
+
+Every error names the file, the line, the field, and, for a misspelt key, the nearest valid
+name ("unknown field 'permision_context'; did you mean 'permission_context'?").
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from retake.errors import InputFileError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _lines(node: yaml.Node, path: tuple[Any, ...], found: dict[tuple[Any, ...], int]) -> None:
+    found[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            name = key.value
+            found[(*path, name)] = key.start_mark.line + 1
+            _lines(value, (*path, name), found)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _lines(item, (*path, index), found)
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The field names valid at ``loc`` (the parent of an unknown key), if it is a model."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return []
+            current = field.annotation
+        args = getattr(current, "__args__", ())
+        for arg in (current, *args):
+            inner = getattr(arg, "__args__", ())
+            for candidate in (arg, *inner):
+                if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                    current = candidate
+                    break
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def load_model(path: Path, model: type[M], what: str) -> M:
+    """Read ``path`` as YAML and validate it as ``model``; errors are ``InputFileError``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFileError(f"no {what} at {str(path)!r}; check the path.", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"cannot read {what} {str(path)!r}: {exc}.", path=path) from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputFileError(
+            f"{what} {str(path)!r}{where} is not valid YAML: {problem}. Fix the syntax there.",
+            path=path,
+        ) from exc
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        _lines(node, (), lines)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(error["loc"])
+        line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
+        field = ".".join(str(p) for p in loc) or "(top level)"
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            valid = _fields_at(model, loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+            message = f"unknown field {loc[-1]!r}"
+            if close:
+                message += f"; did you mean {close[0]!r}?"
+            elif valid:
+                message += f"; valid fields here: {', '.join(valid)}"
+        at = f", line {line}" if line is not None else ""
+        raise InputFileError(
+            f"{what} {str(path)!r}{at}, field {field}: {message}", path=path
+        ) from exc
