@@ -1,11 +1,9 @@
 """The recording boundaries: the tool decorator, the permission, note and user-turn calls,
 the httpx transports, and the session protocol they all speak."""
 
+from retake._session import HttpAnswer, HttpCall, Session, ToolError, ToolInfo, failure_of
+
 from ._boundary import (
-    HttpAnswer,
-    HttpCall,
-    Session,
-    ToolInfo,
     activate,
     active,
     current_call_id,
@@ -16,7 +14,7 @@ from ._boundary import (
 )
 from ._recording import RecordingSession, Snapshot, build_event
 from ._snapshot import freeze, thaw
-from ._tool import ToolError, failure_of, spec_of, spec_of_info, tool
+from ._tool import spec_of, spec_of_info, tool
 from ._transport import AsyncTransport, AsyncTransport2, Transport, Transport2, decode_body
 from ._vcr import recording_http
 

@@ -12,91 +12,13 @@ sessions record side by side in one server without mixing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from retake.schema import Decision, Effect
-
-
-@dataclass(frozen=True, slots=True)
-class ToolInfo:
-    """What a boundary knows about a decorated tool."""
-
-    name: str
-    effect: Effect
-    parameters: tuple[str, ...]
-    """Positional parameter names, to name positional arguments."""
-    schema: Callable[[], dict[str, Any]] = field(compare=False)
-    """Builds the JSON schema of the arguments (lazily: it costs a few milliseconds)."""
-    description: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class HttpCall:
-    """An HTTP request a transport is about to send, as plain values."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class HttpAnswer:
-    """An HTTP response: status, headers, and the body as an (async) iterable of chunks."""
-
-    status: int
-    headers: dict[str, str]
-    stream: Iterable[bytes] | AsyncIterable[bytes]
-
-
-class Session(Protocol):
-    """What a boundary asks of the active session. Recording and replay both implement it."""
-
-    def call_tool(
-        self, tool: ToolInfo, arguments: dict[str, Any], invoke: Callable[[], Any]
-    ) -> Any:
-        """Give the outcome of a tool call (``invoke`` runs the real function)."""
-        ...
-
-    async def acall_tool(
-        self, tool: ToolInfo, arguments: dict[str, Any], invoke: Callable[[], Awaitable[Any]]
-    ) -> Any:
-        """The same, for an async tool."""
-        ...
-
-    def permission(
-        self,
-        tool: str,
-        decision: Decision,
-        *,
-        call_id: str | None,
-        rule_id: str | None,
-        reason: str,
-        policy_version: str | None,
-    ) -> None:
-        """Take note of a decision of the release's gate."""
-        ...
-
-    def note(self, message: str, *, level: str, call_id: str | None, data: dict[str, Any]) -> None:
-        """Take note of an audit or log line."""
-        ...
-
-    def user_turn(self, ask: Callable[[], str | None] | None) -> str | None:
-        """Give the next user turn (``ask`` gets it from the real user)."""
-        ...
-
-    def http(self, call: HttpCall, send: Callable[[], HttpAnswer]) -> HttpAnswer:
-        """Give the response to a model call (``send`` performs the real request)."""
-        ...
-
-    async def ahttp(self, call: HttpCall, send: Callable[[], Awaitable[HttpAnswer]]) -> HttpAnswer:
-        """The same, for an async client."""
-        ...
-
+from retake._session import Session
+from retake.schema import Decision
 
 _active: ContextVar[Session | None] = ContextVar("retake_session", default=None)
 _call_id: ContextVar[str | None] = ContextVar("retake_call_id", default=None)

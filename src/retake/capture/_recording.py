@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from time import perf_counter
 from typing import Any
 
+from retake._session import HttpAnswer, HttpCall, ToolInfo, failure_of
 from retake.schema import (
     Decision,
     ErrorEvent,
@@ -33,9 +34,8 @@ from retake.schema import (
 )
 
 from . import _providers
-from ._boundary import HttpAnswer, HttpCall, ToolInfo, current_call_id
+from ._boundary import current_call_id
 from ._snapshot import freeze, thaw
-from ._tool import failure_of
 from ._transport import decode_body
 
 Snapshot = tuple[str, int, float, tuple[Any, ...]]

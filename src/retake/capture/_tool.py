@@ -9,60 +9,13 @@ from typing import Any, Literal, ParamSpec, TypeVar, overload
 
 from pydantic import TypeAdapter, create_model
 
-from retake.schema import Effect, FailureType, ToolFailure, ToolSpec
+from retake._session import ToolInfo
+from retake.schema import Effect, ToolSpec
 
-from ._boundary import ToolInfo, active
+from ._boundary import active
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-class ToolError(Exception):
-    """A failure the agent should see, raised by a tool (or by replay in its place).
-
-    This is data, not a harness failure: it is recorded as the call's typed failure, and
-    replaying serves it back by raising it again.
-    """
-
-    def __init__(
-        self,
-        message: str = "",
-        *,
-        type: FailureType = "error",
-        status_code: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.failure = ToolFailure(
-            type=type, message=message, status_code=status_code, retry_after=retry_after
-        )
-
-    @classmethod
-    def from_failure(cls, failure: ToolFailure) -> ToolError:
-        error = cls(
-            failure.message,
-            type=failure.type,
-            status_code=failure.status_code,
-            retry_after=failure.retry_after,
-        )
-        error.failure = failure
-        return error
-
-
-def failure_of(exc: BaseException) -> ToolFailure:
-    """The typed failure an exception raised by a tool stands for."""
-    if isinstance(exc, ToolError):
-        return exc.failure
-    kind: FailureType = "error"
-    if isinstance(exc, TimeoutError):
-        kind = "timeout"
-    elif isinstance(exc, PermissionError):
-        kind = "denied"
-    return ToolFailure(
-        type=kind,
-        message=str(exc),
-        exception_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
-    )
 
 
 def _schema_of(fn: Callable[..., Any]) -> Callable[[], dict[str, Any]]:

@@ -18,7 +18,9 @@ from typing import Any
 import httpx
 import httpx2
 
-from ._boundary import HttpAnswer, HttpCall, active
+from retake._session import HttpAnswer, HttpCall
+
+from ._boundary import active
 
 _DROPPED = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 

@@ -18,7 +18,9 @@ from typing import Any
 import vcr
 from vcr.persisters.filesystem import CassetteNotFoundError
 
-from ._boundary import HttpAnswer, HttpCall, active
+from retake._session import HttpAnswer, HttpCall
+
+from ._boundary import active
 
 _pending: ContextVar[Any] = ContextVar("retake_vcr_request", default=None)
 
