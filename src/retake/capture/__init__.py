@@ -12,6 +12,7 @@ from ._boundary import (
     tool_call_id,
     user_turn,
 )
+from ._model_io import parse_model_request, render_model_event
 from ._recording import RecordingSession, Snapshot, build_event
 from ._snapshot import freeze, thaw
 from ._tool import spec_of, spec_of_info, tool
@@ -38,8 +39,10 @@ __all__ = [
     "failure_of",
     "freeze",
     "note",
+    "parse_model_request",
     "permission",
     "recording_http",
+    "render_model_event",
     "spec_of",
     "spec_of_info",
     "thaw",

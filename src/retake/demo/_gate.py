@@ -37,8 +37,14 @@ def _tenant_of(tool: str, arguments: dict[str, Any]) -> str | None:
     return None
 
 
-def decide(tool: str, arguments: dict[str, Any], context: PermissionContext) -> Verdict:
-    """The gate's verdict on one call, before it is made."""
+def decide(
+    tool: str,
+    arguments: dict[str, Any],
+    context: PermissionContext,
+    *,
+    email_confirmation: bool = True,
+) -> Verdict:
+    """The gate's verdict on one call."""
     tenant = _tenant_of(tool, arguments)
     if tenant is not None and context.tenant is not None and tenant != context.tenant:
         return Verdict(
@@ -62,7 +68,7 @@ def decide(tool: str, arguments: dict[str, Any], context: PermissionContext) -> 
             else "approved by the refund_manager role",
         )
     if tool == "send_email":
-        if "send_email" not in context.confirmations:
+        if email_confirmation and "send_email" not in context.confirmations:
             return Verdict("ask", "email.confirmation", "the customer has not confirmed yet")
         return Verdict("allow", "email.confirmation", "the customer confirmed")
     if tenant is not None:
@@ -70,9 +76,15 @@ def decide(tool: str, arguments: dict[str, Any], context: PermissionContext) -> 
     return Verdict("allow", "read.default", "read access with no tenant data")
 
 
-def check(tool: str, arguments: dict[str, Any], context: PermissionContext) -> Verdict:
+def check(
+    tool: str,
+    arguments: dict[str, Any],
+    context: PermissionContext,
+    *,
+    email_confirmation: bool = True,
+) -> Verdict:
     """Decide, and record the decision."""
-    verdict = decide(tool, arguments, context)
+    verdict = decide(tool, arguments, context, email_confirmation=email_confirmation)
     permission(
         tool,
         verdict.decision,

@@ -82,17 +82,20 @@ def _read(messages: list[dict[str, Any]]) -> _Reading:
 
 
 class _Voice:
-    """Wording: the first variant at temperature 0, a seeded choice otherwise."""
+    """Wording: the first variant at temperature 0, a seeded choice otherwise. Independent
+    calls go in the order the tools were offered at temperature 0, shuffled otherwise."""
 
-    def __init__(self, rng: random.Random | None) -> None:
+    def __init__(self, rng: random.Random | None, offered: list[str]) -> None:
         self.rng = rng
+        self.offered = offered
 
     def say(self, *variants: str) -> str:
         return variants[0] if self.rng is None else self.rng.choice(variants)
 
     def order(self, calls: list[Call]) -> list[Call]:
+        rank = {name: i for i, name in enumerate(self.offered)}
+        calls = sorted(calls, key=lambda call: rank.get(call[0], len(rank)))
         if self.rng is not None:
-            calls = calls[:]
             self.rng.shuffle(calls)
         return calls
 
@@ -103,9 +106,9 @@ def decide(request: dict[str, Any]) -> tuple[str | None, list[Call]]:
     seed = request.get("seed")
     messages = request.get("messages", [])
     rng = random.Random(f"{seed}:{len(messages)}") if temperature > 0 else None
-    voice = _Voice(rng)
+    offered = [str(t.get("function", {}).get("name")) for t in request.get("tools") or []]
+    voice = _Voice(rng, offered)
     reading = _read(messages)
-    offered = {t.get("function", {}).get("name") for t in request.get("tools") or []}
 
     hijack = INJECTION.search(reading.system_text)
     if hijack and "send_email" in offered and not reading.calls.get("send_email"):
@@ -128,7 +131,7 @@ def decide(request: dict[str, Any]) -> tuple[str | None, list[Call]]:
     if "email" in want or "send me" in want:
         return _email(reading, orders, voice)
     if orders:
-        return _where(reading, orders[0], voice)
+        return _where(reading, orders[0], voice, tracking="track_shipment" in offered)
     if any(w in want for w in ("policy", "return", "warranty", "gift card", "how long", "how do")):
         return _knowledge(reading, voice)
     return voice.say(
@@ -152,7 +155,9 @@ def _failed(text: str | None) -> str | None:
     return None
 
 
-def _where(reading: _Reading, order_id: str, voice: _Voice) -> tuple[str | None, list[Call]]:
+def _where(
+    reading: _Reading, order_id: str, voice: _Voice, *, tracking: bool = False
+) -> tuple[str | None, list[Call]]:
     result = reading.result("lookup_order")
     if result is None:
         return None, [("lookup_order", {"order_id": order_id})]
@@ -167,6 +172,17 @@ def _where(reading: _Reading, order_id: str, voice: _Voice) -> tuple[str | None,
             f"Order {order_id} didn't come up ({why}); is the number right?",
         ), []
     order = reading.parsed("lookup_order") or {}
+    if tracking and order.get("status") == "in_transit":
+        if reading.result("track_shipment") is None:
+            return None, [("track_shipment", {"order_id": order_id})]
+        shipment = reading.parsed("track_shipment") or {}
+        latest = (shipment.get("events") or [{}])[-1]
+        if latest:
+            text = (
+                f"Order {order_id} is in transit with {shipment.get('carrier')}: last seen "
+                f"{latest.get('what')} at {latest.get('where')}, expected {order.get('eta')}."
+            )
+            return text, []
     status = str(order.get("status", "unknown")).replace("_", " ")
     eta = f", expected {order['eta']}" if order.get("eta") else ""
     return voice.say(
@@ -205,7 +221,8 @@ def _refund(reading: _Reading, orders: list[str], voice: _Voice) -> tuple[str | 
         return f"I can refund at most {total:.2f} EUR on order {order_id}.", []
     attempts = reading.results.get("issue_refund", [])
     last = attempts[-1] if attempts else None
-    if last is None or (last.startswith("error: rate_limited") and len(attempts) < 3):
+    retry = last is not None and last.startswith(("error: rate_limited", "error: timeout"))
+    if last is None or (retry and len(attempts) < 3):
         return None, [
             (
                 "issue_refund",

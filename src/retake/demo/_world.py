@@ -22,6 +22,8 @@ class World:
     outbox: list[dict[str, Any]] = field(default_factory=list)
     flaky_processor: frozenset[str] = frozenset()
     """Orders whose first refund attempt the payment processor rate-limits."""
+    slow_processor: frozenset[str] = frozenset()
+    """Orders whose first refund attempt times out (the refund may still have gone through)."""
 
 
 _world: ContextVar[World | None] = ContextVar("retake_demo_world", default=None)
@@ -71,9 +73,17 @@ def search_kb(query: str) -> list[dict[str, str]]:
 
 
 @tool(effect="write")
-def issue_refund(order_id: str, amount: float, reason: str) -> dict[str, Any]:
-    """Refund part or all of an order to the original payment method."""
+def issue_refund(
+    order_id: str, amount: float, reason: str, idempotency_key: str | None = None
+) -> dict[str, Any]:
+    """Refund part or all of an order to the original payment method.
+
+    A retry with the same ``idempotency_key`` returns the first refund instead of paying twice.
+    """
     state = world()
+    for earlier in state.refunds:
+        if idempotency_key is not None and earlier.get("idempotency_key") == idempotency_key:
+            return earlier
     attempts = state.refund_attempts.get(order_id, 0) + 1
     state.refund_attempts[order_id] = attempts
     if order_id in state.flaky_processor and attempts == 1:
@@ -87,8 +97,26 @@ def issue_refund(order_id: str, amount: float, reason: str) -> dict[str, Any]:
         "amount": amount,
         "status": "issued",
     }
+    if idempotency_key is not None:
+        refund["idempotency_key"] = idempotency_key
     state.refunds.append(refund)
+    if order_id in state.slow_processor and attempts == 1:
+        # The processor paid, but answered too late: the caller sees a timeout.
+        raise ToolError("payment processor did not answer in time", type="timeout")
     return refund
+
+
+@tool
+def track_shipment(order_id: str) -> dict[str, Any]:
+    """The carrier's latest tracking events for an order in transit."""
+    order = ORDERS.get(order_id)
+    if order is None or order.get("status") != "in_transit":
+        raise ToolError(f"no shipment in transit for {order_id}", type="error", status_code=404)
+    return {
+        "order_id": order_id,
+        "carrier": order.get("carrier"),
+        "events": [{"at": "2026-11-26", "where": "Leipzig hub", "what": "departed"}],
+    }
 
 
 @tool(effect="write")
@@ -104,6 +132,20 @@ TOOLS = {
     fn.__name__: fn for fn in (lookup_order, lookup_customer, search_kb, issue_refund, send_email)
 }
 """Every tool of release 1, by name."""
+
+TRACK_SHIPMENT_SCHEMA = {
+    "type": "function",
+    "function": {
+        "name": "track_shipment",
+        "description": "Carrier tracking for an order in transit.",
+        "parameters": {
+            "type": "object",
+            "properties": {"order_id": {"type": "string"}},
+            "required": ["order_id"],
+        },
+    },
+}
+"""The tool definition release 2 adds."""
 
 SCHEMAS = [
     {

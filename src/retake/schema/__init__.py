@@ -26,11 +26,21 @@ from ._events import (
     Usage,
     UserEvent,
 )
+from ._results import (
+    Candidate,
+    RequestDrift,
+    SessionReplay,
+    SessionStatus,
+    UnmatchedCall,
+    WiringChange,
+    WiringKind,
+)
 from ._tasks import PermissionOverride, TaskDefaults, TaskEntry, TasksFile
 
 __all__ = [
     "EVENT_TYPES",
     "FORMAT_VERSION",
+    "Candidate",
     "Cassette",
     "CassetteHeader",
     "Decision",
@@ -51,7 +61,10 @@ __all__ = [
     "PermissionEvent",
     "PermissionOverride",
     "RedactionManifest",
+    "RequestDrift",
     "Role",
+    "SessionReplay",
+    "SessionStatus",
     "Task",
     "TaskDefaults",
     "TaskEntry",
@@ -61,6 +74,9 @@ __all__ = [
     "ToolFailure",
     "ToolResultEvent",
     "ToolSpec",
+    "UnmatchedCall",
     "Usage",
     "UserEvent",
+    "WiringChange",
+    "WiringKind",
 ]

@@ -31,6 +31,7 @@ __all__ = [
     "adapter_for",
     "adapter_named",
     "parse_exchange",
+    "parse_request",
 ]
 
 ADAPTERS: tuple[ProviderAdapter, ...] = (
@@ -55,6 +56,15 @@ def adapter_named(name: str) -> ProviderAdapter | None:
         if adapter.name == name:
             return adapter
     return None
+
+
+def parse_request(method: str, url: str, request_body: Body) -> tuple[str, ModelRequest] | None:
+    """``(provider name, request)`` for a model call's request alone; ``None`` for other
+    traffic. Raises ``ProviderFormatError`` for a model endpoint with a malformed body."""
+    adapter = adapter_for(method, url)
+    if adapter is None:
+        return None
+    return adapter.name, adapter.parse_request(request_body)
 
 
 def parse_exchange(

@@ -62,6 +62,9 @@ class AnthropicMessagesAdapter:
             raise _shape.error("the response body has no 'content'; is it a message?")
         return request, _parse_message(data)
 
+    def parse_request(self, request_body: Body) -> ModelRequest:
+        return _parse_request(_shape.load(request_body, "request body"))
+
     def render(
         self, request: ModelRequest, response: ModelResponse, *, stream: bool
     ) -> tuple[bytes, dict[str, str]]:

@@ -53,6 +53,10 @@ class ProviderAdapter(Protocol):
         """
         ...
 
+    def parse_request(self, request_body: Body) -> ModelRequest:
+        """Read a request body alone (replay compares it with the recorded one)."""
+        ...
+
     def render(
         self, request: ModelRequest, response: ModelResponse, *, stream: bool
     ) -> tuple[bytes, dict[str, str]]:

@@ -59,6 +59,9 @@ class OpenAIChatAdapter:
         data = _shape.obj(load_json(NAME, text, "response body"), "the response body")
         return request, _parse_completion(data)
 
+    def parse_request(self, request_body: Body) -> ModelRequest:
+        return parse_request(_shape.load(request_body, "request body"))
+
     def render(
         self, request: ModelRequest, response: ModelResponse, *, stream: bool
     ) -> tuple[bytes, dict[str, str]]:

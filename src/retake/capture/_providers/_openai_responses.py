@@ -58,6 +58,9 @@ class OpenAIResponsesAdapter:
             raise _shape.error("the response body has no 'output'; is it a Responses result?")
         return request, _parse_response(data)
 
+    def parse_request(self, request_body: Body) -> ModelRequest:
+        return _parse_request(_shape.load(request_body, "request body"))
+
     def render(
         self, request: ModelRequest, response: ModelResponse, *, stream: bool
     ) -> tuple[bytes, dict[str, str]]:

@@ -1,0 +1,428 @@
+"""The runner: replays cassettes against a release, in worker processes, and composes the
+stages for it (store -> replay -> capture of the candidate). With ``retake.pipeline`` it is the
+only place stages meet.
+
+One session: load the cassette, hand its task to the release's entrypoint with the player
+active, record what the release does as the candidate trace, and say what drifted. Many
+sessions: worker processes fed from a bounded queue (cassettes are streamed from disk, so
+memory holds what the workers hold, not the suite), a per-session timeout that records a
+timeout instead of hanging, and a dead worker recorded as a crash and replaced.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from retake import capture, replay, store
+from retake.errors import RetakeError
+from retake.pipeline import load_entrypoint
+from retake.schema import (
+    Cassette,
+    CassetteHeader,
+    ModelEvent,
+    SessionReplay,
+    Task,
+    UserEvent,
+)
+
+
+class SessionTimeout(Exception):
+    """Raised inside the release when its session ran out of time."""
+
+
+@dataclass(frozen=True)
+class ReplayConfig:
+    """How to replay: picklable, so worker processes get the same."""
+
+    agent: str
+    """The release's entrypoint, ``module:function``."""
+    model: replay.ModelMode = "recorded"
+    matchers: tuple[replay.MatcherName, ...] = replay.DEFAULT_MATCHERS
+    unmatched: replay.Unmatched = "error"
+    timeout: float | None = 60.0
+    """Seconds per session; ``None`` for no limit."""
+    out: Path | None = None
+    """Where to write candidate traces (``None``: keep none on disk)."""
+    mutations: tuple[Any, ...] = ()
+    """Mutations applied to every session (see ``retake.mutate``)."""
+
+
+@dataclass
+class ReplayOutcome:
+    """One replayed session: what was found, and the candidate trace itself."""
+
+    result: SessionReplay
+    candidate: Cassette | None = None
+
+
+def task_of(cassette: Cassette) -> Task:
+    """The task the recorded session ran: its user turns, permission context and tags."""
+    turns = tuple(e.text for e in cassette.events if isinstance(e, UserEvent))
+    tags = dict(cassette.header.tags)
+    return Task(
+        user_turns=turns or ("",),
+        permission_context=cassette.header.permission_context,
+        metadata=tags,
+        id=str(tags.get("task")) if tags.get("task") is not None else None,
+    )
+
+
+@contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """Raise SessionTimeout in this (main) thread after ``seconds``."""
+    usable = (
+        seconds is not None
+        and seconds > 0
+        and threading.current_thread() is threading.main_thread()
+        and hasattr(signal, "setitimer")
+    )
+    if not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise SessionTimeout(f"the session ran longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+_entrypoints: dict[str, Callable[[Task], Any]] = {}
+
+
+def _entrypoint(spec: str) -> Callable[[Task], Any]:
+    if spec not in _entrypoints:
+        _entrypoints[spec] = load_entrypoint(spec)
+    return _entrypoints[spec]
+
+
+def replay_cassette(
+    cassette: Cassette, config: ReplayConfig, *, trial: int = 0, source: str = ""
+) -> ReplayOutcome:
+    """Replay one loaded cassette in this process."""
+    started = time.perf_counter()
+    entrypoint = _entrypoint(config.agent)
+    task = task_of(cassette)
+    for mutation in config.mutations:
+        task = mutation.task(task)
+    release_tools = [capture.spec_of(fn) for fn in getattr(entrypoint, "tools", ())]
+    wiring = replay.wiring_drift(cassette.header.tools, release_tools) if release_tools else []
+    snapshots: list[capture.Snapshot] = []
+    recording = capture.RecordingSession(snapshots.append, task)
+    player = replay.Player(
+        cassette,
+        recording,
+        model=config.model,
+        matchers=config.matchers,
+        unmatched=config.unmatched,
+        mutations=config.mutations,
+        render=capture.render_model_event,
+    )
+    status: Any = "completed"
+    answer: str | None = None
+    error: str | None = None
+    guard = (
+        replay.network_guard(allow_loopback=config.model == "scripted")
+        if config.model != "live"
+        else _nothing()
+    )
+    with capture.activate(player), guard:
+        try:
+            with _deadline(config.timeout):
+                reply = entrypoint(task)
+            recording.output(reply)
+            answer = reply if isinstance(reply, str) else repr(reply)
+        except SessionTimeout as exc:
+            status, error = "timeout", str(exc)
+            recording.error(exc)
+        except Exception as exc:
+            status, error = "raised", f"{type(exc).__name__}: {exc}"
+            recording.error(exc)
+    events = [capture.build_event(s) for s in snapshots]
+    drift = list(player.request_drift)
+    recorded_models = [e for e in cassette.events if isinstance(e, ModelEvent)]
+    live_models = [e for e in events if isinstance(e, ModelEvent)]
+    for index, (old, new) in enumerate(zip(recorded_models, live_models, strict=False)):
+        if new.provider is not None and (
+            found := replay.request_drift(index, old.request, new.request)
+        ):
+            drift.append(found)
+    header = CassetteHeader(
+        session_id=f"{cassette.header.session_id}.replay-{trial}",
+        agent=config.agent,
+        release=str(getattr(entrypoint, "release_id", config.agent)),
+        recorded_at=datetime.now(UTC),
+        permission_context=task.permission_context,
+        tools=tuple(release_tools) or cassette.header.tools,
+        redaction=cassette.header.redaction,
+        source="replay",
+        tags={
+            **cassette.header.tags,
+            "replay_of": cassette.header.session_id,
+            "trial": trial,
+            "model": config.model,
+            "mutations": [getattr(m, "name", type(m).__name__) for m in config.mutations],
+        },
+    )
+    candidate = Cassette(header=header, events=tuple(events))
+    written: str | None = None
+    if config.out is not None:
+        config.out.mkdir(parents=True, exist_ok=True)
+        stem = Path(source).name.removesuffix(store.SUFFIX) if source else header.session_id
+        target = config.out / f"{stem}.trial-{trial}{store.SUFFIX}"
+        written = str(store.save(candidate, target, overwrite=True))
+    result = SessionReplay(
+        cassette=source,
+        session_id=cassette.header.session_id,
+        trial=trial,
+        status=status,
+        answer=answer,
+        error=error,
+        wiring=tuple(wiring),
+        unmatched=tuple(player.unmatched),
+        request_drift=tuple(drift),
+        candidate=written,
+        events=len(events),
+        seconds=round(time.perf_counter() - started, 6),
+    )
+    return ReplayOutcome(result, candidate)
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def replay_path(path: Path | str, config: ReplayConfig, *, trial: int = 0) -> SessionReplay:
+    """Replay one cassette file; a file that cannot be loaded is an ``invalid`` result."""
+    try:
+        cassette = store.load(path)
+    except RetakeError as exc:
+        return SessionReplay(cassette=str(path), trial=trial, status="invalid", error=str(exc))
+    return replay_cassette(cassette, config, trial=trial, source=str(path)).result
+
+
+# --- many sessions ----------------------------------------------------------------------------
+
+
+def _worker(config: ReplayConfig, inbox: Any, outbox: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    while True:
+        item = inbox.get()
+        if item is None:
+            return
+        index, path, trial = item
+        outbox.put(("start", index, os.getpid()))
+        result = replay_path(path, config, trial=trial)
+        outbox.put(("done", index, result.model_dump(mode="json")))
+
+
+@dataclass
+class _Slot:
+    process: Any
+    busy: int | None = None
+    since: float = 0.0
+
+
+@dataclass
+class ReplayRun:
+    """Every session replayed, in the order given."""
+
+    sessions: list[SessionReplay] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for s in self.sessions if s.status == status)
+
+
+def jobs(paths: Iterable[Path | str], trials: int = 1) -> Iterator[tuple[str, int]]:
+    """Every (cassette, trial) to run: files as given, directories searched, lazily."""
+    for given in paths:
+        path = Path(given)
+        found: Iterable[Path] = (
+            sorted(p for p in path.rglob(f"*{store.SUFFIX}") if p.is_file())
+            if path.is_dir()
+            else [path]
+        )
+        for cassette in found:
+            for trial in range(trials):
+                yield str(cassette), trial
+
+
+def run(
+    paths: Iterable[Path | str],
+    config: ReplayConfig,
+    *,
+    trials: int = 1,
+    workers: int = 1,
+    on_result: Callable[[SessionReplay], None] | None = None,
+) -> ReplayRun:
+    """Replay every cassette under ``paths`` ``trials`` times, in ``workers`` processes.
+
+    With one worker, sessions run in this process. Results come back in the order given.
+    """
+    todo = jobs(paths, trials)
+    results: dict[int, SessionReplay] = {}
+    if workers <= 1:
+        for index, (path, trial) in enumerate(todo):
+            results[index] = replay_path(path, config, trial=trial)
+            if on_result is not None:
+                on_result(results[index])
+        return ReplayRun([results[i] for i in sorted(results)])
+    return _run_pool(todo, config, workers, on_result)
+
+
+def _run_pool(
+    todo: Iterator[tuple[str, int]],
+    config: ReplayConfig,
+    workers: int,
+    on_result: Callable[[SessionReplay], None] | None,
+) -> ReplayRun:
+    context = mp.get_context("spawn")
+    inbox: Any = context.Queue(maxsize=workers * 4)
+    outbox: Any = context.Queue()
+    jobs_by_index: dict[int, tuple[str, int]] = {}
+    results: dict[int, SessionReplay] = {}
+    slots: dict[int, _Slot] = {}
+
+    def start_worker() -> None:
+        process = context.Process(target=_worker, args=(config, inbox, outbox), daemon=True)
+        process.start()
+        slots[int(process.pid or 0)] = _Slot(process)
+
+    def record(index: int, result: SessionReplay) -> None:
+        results[index] = result
+        if on_result is not None:
+            on_result(result)
+
+    for _ in range(workers):
+        start_worker()
+    pending = enumerate(todo)
+    held: tuple[int, tuple[str, int]] | None = None
+    exhausted = False
+    hard_limit = (config.timeout or 0) * 2 + 30 if config.timeout else None
+    try:
+        while True:
+            while not exhausted:  # keep the inbox topped up, never the whole suite
+                if held is None:
+                    held = next(pending, None)
+                    if held is None:
+                        exhausted = True
+                        for _ in slots:
+                            inbox.put(None)
+                        break
+                index, job = held
+                try:
+                    inbox.put((index, *job), timeout=0.05)
+                except queue.Full:
+                    break
+                jobs_by_index[index] = job
+                held = None
+            if exhausted and len(results) == len(jobs_by_index):
+                break
+            try:
+                kind, index, payload = outbox.get(timeout=0.1)
+            except queue.Empty:
+                _reap(
+                    slots,
+                    jobs_by_index,
+                    results,
+                    record,
+                    start_worker,
+                    hard_limit,
+                    exhausted,
+                    inbox,
+                )
+                continue
+            if kind == "start":
+                slot = slots.get(int(payload))
+                if slot is not None:
+                    slot.busy, slot.since = index, time.monotonic()
+            else:
+                for slot in slots.values():
+                    if slot.busy == index:
+                        slot.busy = None
+                record(index, SessionReplay.model_validate(payload))
+    finally:
+        for slot in slots.values():
+            if slot.process.is_alive():
+                slot.process.terminate()
+            slot.process.join(timeout=5)
+    return ReplayRun([results[i] for i in sorted(results)])
+
+
+def _reap(
+    slots: dict[int, _Slot],
+    jobs_by_index: dict[int, tuple[str, int]],
+    results: dict[int, SessionReplay],
+    record: Callable[[int, SessionReplay], None],
+    start_worker: Callable[[], None],
+    hard_limit: float | None,
+    exhausted: bool,
+    inbox: Any,
+) -> None:
+    """Record a dead worker's session as crashed (or an overdue one as timed out), and
+    replace the worker."""
+    for pid, slot in list(slots.items()):
+        overdue = (
+            hard_limit is not None
+            and slot.busy is not None
+            and time.monotonic() - slot.since > hard_limit
+        )
+        if slot.process.is_alive() and not overdue:
+            continue
+        if overdue:
+            slot.process.kill()
+        slot.process.join(timeout=5)
+        del slots[pid]
+        if slot.busy is not None and slot.busy not in results:
+            path, trial = jobs_by_index[slot.busy]
+            record(
+                slot.busy,
+                SessionReplay(
+                    cassette=path,
+                    trial=trial,
+                    status="timeout" if overdue else "crashed",
+                    error=(
+                        "the session did not finish and its worker was stopped"
+                        if overdue
+                        else f"the worker process died (exit code {slot.process.exitcode})"
+                    ),
+                ),
+            )
+        start_worker()
+        if exhausted:
+            inbox.put(None)
+
+
+def replay_paths(
+    paths: Sequence[Path | str] | Path | str,
+    *,
+    agent: str,
+    model: replay.ModelMode = "recorded",
+    trials: int = 1,
+    workers: int = 1,
+    timeout: float | None = 60.0,
+    out: Path | str | None = None,
+) -> ReplayRun:
+    """Replay cassettes (files or directories) against the release ``agent``."""
+    given = [paths] if isinstance(paths, str | Path) else list(paths)
+    config = ReplayConfig(
+        agent=agent, model=model, timeout=timeout, out=Path(out) if out is not None else None
+    )
+    return run(given, config, trials=trials, workers=workers)

@@ -1,0 +1,92 @@
+"""What a replay found, per session: plain data for reports, the evidence bundle and JSON."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ._base import Model
+
+WiringKind = Literal["added", "removed", "schema_changed", "effect_changed"]
+
+
+class WiringChange(Model):
+    """A difference between the tools the release exposes and those in the recording."""
+
+    kind: WiringKind
+    """``added`` / ``removed`` tool, or its ``schema_changed`` / ``effect_changed``."""
+    tool: str
+    """The tool's name."""
+    detail: str = ""
+    """What changed, in words."""
+
+
+class Candidate(Model):
+    """A recorded call the player weighed for a live call, and why it did not serve it."""
+
+    recorded: str
+    """The recorded call, as ``tool(arguments)`` with its step."""
+    failed: str
+    """The matcher that failed for it and why."""
+
+
+class UnmatchedCall(Model):
+    """A live call with no recorded answer: it got the fail-closed answer instead."""
+
+    seq: int
+    """The step of the candidate trace where the call was made."""
+    tool: str
+    """The tool called."""
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    """The live arguments."""
+    effect: Literal["read", "write"] = "read"
+    """A write tool is never executed in replay, matched or not."""
+    nearest: tuple[Candidate, ...] = ()
+    """The nearest recorded calls, with the matcher that failed for each."""
+    explanation: str = ""
+    """The whole explanation, side by side, for people."""
+
+
+class RequestDrift(Model):
+    """The release sent the model a different request than the recorded one."""
+
+    call: int
+    """Which model call of the session (from 0)."""
+    message: int | None
+    """The first differing message, or ``None`` when only settings or tools differ."""
+    detail: str
+    """What differs, in words."""
+
+
+SessionStatus = Literal["completed", "raised", "timeout", "crashed", "invalid"]
+
+
+class SessionReplay(Model):
+    """One replay of one cassette (one trial)."""
+
+    cassette: str
+    """The recorded cassette's path."""
+    session_id: str = ""
+    """The recorded session's id."""
+    trial: int = 0
+    """Which trial (from 0)."""
+    status: SessionStatus
+    """``completed``; ``raised`` (the release raised); ``timeout``; ``crashed`` (the worker
+    died); ``invalid`` (the cassette could not be loaded)."""
+    answer: str | None = None
+    """The release's answer, when it gave one."""
+    error: str | None = None
+    """What went wrong, for every status but ``completed``."""
+    wiring: tuple[WiringChange, ...] = ()
+    """Wiring drift, found before running."""
+    unmatched: tuple[UnmatchedCall, ...] = ()
+    """Calls that got the fail-closed answer."""
+    request_drift: tuple[RequestDrift, ...] = ()
+    """Model requests that differ from the recorded ones (recorded model mode)."""
+    candidate: str | None = None
+    """Where the candidate trace was written, if it was."""
+    events: int = 0
+    """Events in the candidate trace."""
+    seconds: float = 0.0
+    """How long the replay took."""
