@@ -27,6 +27,20 @@ from typing import Any
 from retake import capture, replay, store
 from retake.errors import RetakeError
 from retake.pipeline import load_entrypoint
+
+__all__ = [
+    "ReplayConfig",
+    "ReplayOutcome",
+    "ReplayRun",
+    "SessionTimeout",
+    "jobs",
+    "load_entrypoint",
+    "replay_cassette",
+    "replay_path",
+    "replay_paths",
+    "run",
+    "task_of",
+]
 from retake.schema import (
     Cassette,
     CassetteHeader,

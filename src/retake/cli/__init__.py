@@ -5,8 +5,10 @@ from __future__ import annotations
 import typer
 
 from ._export import export
+from ._import import import_
 from ._record import record
 from ._repair import repair
+from ._replay import replay
 from ._show import show
 from ._validate import validate
 
@@ -23,6 +25,8 @@ app.command()(show)
 app.command()(export)
 app.command()(validate)
 app.command()(repair)
+app.command()(replay)
+app.command(name="import")(import_)
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""``retake export``: a cassette as JSON or YAML, for people and other tools."""
+"""``retake export``: a cassette as JSON or YAML, for people and other tools, or as OpenTelemetry
+GenAI spans (OTLP JSON) for tracing backends."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Annotated
 import typer
 import yaml
 
-from retake import store
+from retake import importers, store
+from retake.schema import Cassette
 
 from ._common import as_json_data, too_deep, user_errors
 
@@ -18,6 +20,7 @@ from ._common import as_json_data, too_deep, user_errors
 class Format(StrEnum):
     json = "json"
     yaml = "yaml"
+    otel = "otel"
 
 
 def export(
@@ -30,9 +33,24 @@ def export(
         bool, typer.Option("--allow-truncated", help="Export a recording that never finalised.")
     ] = False,
 ) -> None:
-    """Write a cassette as JSON or YAML (header and events, messages in full)."""
+    """Write a cassette as JSON or YAML (header and events, messages in full), or as OTel GenAI
+    spans in OTLP JSON (--format otel; `retake import` reads them back)."""
     with user_errors():
         loaded = store.load(cassette, allow_truncated=allow_truncated)
+    if format is Format.otel:
+        try:
+            text = json.dumps(importers.to_otel(loaded), ensure_ascii=False) + "\n"
+        except (ValueError, RecursionError) as exc:
+            too_deep(f"cassette {str(cassette)!r}", exc)
+    else:
+        text = _document(loaded, format, cassette)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def _document(loaded: Cassette, format: Format, cassette: Path) -> str:
     data = as_json_data(loaded, f"cassette {str(cassette)!r}")
     if format is Format.json:
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
@@ -41,7 +59,4 @@ def export(
             text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
         except RecursionError as exc:
             too_deep(f"cassette {str(cassette)!r}", exc)
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
+    return text

@@ -132,7 +132,8 @@ class CallIndex:
                 why += "; order: matcher not enabled"
             candidates.append(Candidate(recorded=r.describe(), failed=why))
         if not same_tool:
-            others = [r for r in self.recorded if r.position not in self.served][:3]
+            unserved = [r for r in self.recorded if r.position not in self.served]
+            others = (unserved + [r for r in self.recorded if r not in unserved])[:3]
             for r in others:
                 candidates.append(
                     Candidate(

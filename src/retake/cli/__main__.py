@@ -1,0 +1,5 @@
+"""``python -m retake.cli``: the same as the ``retake`` command."""
+
+from . import main
+
+main()

@@ -1,0 +1,102 @@
+"""``retake import``: transcripts, trajectories, vcrpy cassettes and OTel traces as redacted
+cassettes, one per session."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from retake import pipeline, redact
+
+from ._common import EXIT_FAILED, EXIT_USAGE, console, err_console, user_errors
+
+
+class SourceFormat(StrEnum):
+    """``auto`` and every format of ``retake.importers.FORMATS``."""
+
+    auto = "auto"
+    openai_chat = "openai-chat"
+    openai_responses = "openai-responses"
+    anthropic = "anthropic"
+    tau_bench = "tau-bench"
+    vcr = "vcr"
+    otel = "otel"
+
+
+def import_(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Source files, or folders to search for them.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the cassettes.")],
+    format: Annotated[
+        SourceFormat,
+        typer.Option("--format", "-f", help="The source format; auto tells it from the content."),
+    ] = SourceFormat.auto,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(help="Pseudonymisation key file (default: $RETAKE_REDACTION_KEY)."),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace cassettes of the same session ids.")
+    ] = False,
+) -> None:
+    """Import existing sessions (OpenAI/Anthropic transcripts, tau-bench trajectories, vcrpy
+    cassettes, OTel GenAI traces) as redacted cassettes, one per session."""
+    sources = pipeline.find_sources(paths)
+    if not sources:
+        err_console.print(
+            "[bold red]error:[/] no source files found in "
+            f"{', '.join(map(str, paths))}; give .json, .jsonl or .yaml files or folders "
+            "holding them.",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_USAGE)
+    with user_errors():
+        policy = redact.RedactionPolicy(key=redact.KeySource(file=key_file)) if key_file else None
+        redactor = redact.Redactor(policy)
+        with Progress(
+            TextColumn("[bold]importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            console=console,
+            transient=True,
+        ) as progress:
+            bar = progress.add_task("", total=len(sources))
+
+            def done(result: pipeline.FileImport) -> None:
+                progress.update(bar, advance=1, description=result.file.name)
+
+            report = pipeline.import_paths(
+                sources,
+                out,
+                format=str(format.value),
+                redaction=redactor,
+                overwrite=overwrite,
+                on_file=done,
+            )
+    table = Table(title=f"imported into {out}")
+    for column in ("file", "format", "sessions", "events", "skipped"):
+        table.add_column(column, overflow="fold")
+    for f in report.files:
+        events = sum((f.events or {}).values())
+        fmt = f.format or "[red]not imported[/]"
+        table.add_row(str(f.file), fmt, str(len(f.cassettes)), str(events), str(len(f.skipped)))
+    console.print(table)
+    kinds = ", ".join(f"{kind} {n}" for kind, n in report.events_by_kind.items()) or "none"
+    console.print(
+        f"{len(report.files)} files: {report.sessions} sessions written to {out}; "
+        f"events by kind: {kinds}.",
+        highlight=False,
+    )
+    for item in report.skipped:
+        console.print(f"[yellow]skipped[/] {item}", highlight=False)
+    for failed in report.failed:
+        err_console.print(f"[bold red]not imported:[/] {failed.error}", highlight=False)
+    if report.failed or not report.sessions:
+        raise typer.Exit(EXIT_FAILED)

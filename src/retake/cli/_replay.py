@@ -1,0 +1,125 @@
+"""``retake replay``: replay cassettes against a release, offline, with no side effects."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from retake import runner
+from retake.schema import SessionReplay
+
+from ._common import EXIT_FAILED, EXIT_USAGE, console, err_console, user_errors
+
+_STATUS_STYLE = {
+    "completed": "green",
+    "raised": "yellow",
+    "timeout": "bold red",
+    "crashed": "bold red",
+    "invalid": "bold red",
+}
+
+
+class Model(StrEnum):
+    recorded = "recorded"
+    scripted = "scripted"
+    live = "live"
+
+
+def replay(
+    paths: Annotated[list[Path], typer.Argument(help="Cassette files or directories.")],
+    agent: Annotated[
+        str, typer.Option("--agent", "-a", help="The release's entrypoint, module:function.")
+    ],
+    model: Annotated[
+        Model,
+        typer.Option(
+            help="recorded: serve the cassette's model responses; scripted: the release talks "
+            "to its scripted model on loopback; live: to its real model (your keys, your "
+            "network)."
+        ),
+    ] = Model.recorded,
+    trials: Annotated[int, typer.Option(min=1, help="Replays of each cassette.")] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    timeout: Annotated[float, typer.Option(min=0, help="Seconds per session (0: none).")] = 60,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the candidate traces here.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON lines.")] = False,
+) -> None:
+    """Replay cassettes against a release: tools and (by default) the model are answered
+    from the recording, write tools are never executed, and no network leaves the process."""
+    config = runner.ReplayConfig(agent=agent, model=model.value, timeout=timeout or None, out=out)
+    total = sum(1 for _ in runner.jobs(paths, trials))
+    if total == 0:
+        err_console.print(
+            f"[bold red]error:[/] no cassettes under {', '.join(map(str, paths))}.",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_USAGE)
+    with user_errors():
+        runner.load_entrypoint(agent)  # a wrong entrypoint is one clear error, not N failures
+        with Progress(
+            TextColumn("[bold]replaying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=as_json,
+        ) as progress:
+            bar = progress.add_task("", total=total)
+
+            def advance(result: SessionReplay) -> None:
+                progress.update(bar, advance=1)
+                if as_json:
+                    typer.echo(json.dumps(result.model_dump(mode="json")))
+
+            run = runner.run(paths, config, trials=trials, workers=workers, on_result=advance)
+    if not as_json:
+        console.print(_table(run.sessions, agent, model.value))
+        _explain_misses(run.sessions)
+    broken = [s for s in run.sessions if s.status in ("timeout", "crashed", "invalid")]
+    if not as_json:
+        counts = ", ".join(
+            f"{run.count(status)} {status}" for status in _STATUS_STYLE if run.count(status)
+        )
+        console.print(f"{len(run.sessions)} sessions: {counts}", highlight=False)
+    if broken:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _table(sessions: list[SessionReplay], agent: str, model: str) -> Table:
+    table = Table(title=f"replayed against {agent} (model: {model})")
+    for column in ("cassette", "trial", "status", "wiring", "unmatched", "request drift", "answer"):
+        table.add_column(column, overflow="fold")
+    for s in sessions:
+        table.add_row(
+            Text(Path(s.cassette).name),
+            str(s.trial),
+            Text(s.status, style=_STATUS_STYLE.get(s.status, "")),
+            Text(", ".join(f"{w.kind} {w.tool}" for w in s.wiring)),
+            Text(", ".join(f"{u.tool} ({u.effect})" for u in s.unmatched)),
+            str(len(s.request_drift)) if s.request_drift else "",
+            Text((s.answer if s.answer is not None else s.error or "")[:100]),
+        )
+    return table
+
+
+def _explain_misses(sessions: list[SessionReplay]) -> None:
+    for s in sessions:
+        for miss in s.unmatched:
+            console.print(
+                Text(
+                    f"\n{Path(s.cassette).name}, step {miss.seq}: {miss.tool} had no recorded "
+                    f"answer and got the fail-closed error",
+                    style="bold",
+                ),
+            )
+            console.print(Text(miss.explanation), highlight=False)

@@ -1,0 +1,271 @@
+"""Replaying cassettes against releases: identity, release 2's changes, no side effects,
+explained misses, timeouts and crashes."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from retake import replay, runner, store
+from retake.schema import (
+    Cassette,
+    CassetteHeader,
+    ModelEvent,
+    NoteEvent,
+    OutputEvent,
+    PermissionEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+    ToolSpec,
+    UserEvent,
+)
+from tests.integration.test_demo import BUNDLED, comparable
+from tests.support.agents import WRITES_RAN
+
+RELEASE_1 = "retake.demo:release_1"
+RELEASE_2 = "retake.demo:release_2"
+
+
+def replayed(name: str, agent: str, model: replay.ModelMode = "recorded") -> runner.ReplayOutcome:
+    cassette = store.load(BUNDLED / f"{name}.retake")
+    return runner.replay_cassette(
+        cassette, runner.ReplayConfig(agent=agent, model=model), source=name
+    )
+
+
+def events_of(cassette: Cassette, *, live_model: bool = False) -> list[dict[str, Any]]:
+    """The events up to ids and times; with a live (scripted) model, also up to token counts,
+    which follow the length of pseudonymised values rather than the originals."""
+    events = list(comparable(cassette)["events"])
+    if live_model:
+        for event in events:
+            if event["kind"] == "model":
+                event["response"]["usage"] = None
+                event["http"].pop("response_body")
+    return events
+
+
+@pytest.mark.parametrize("model", ["recorded", "scripted"])
+def test_every_bundled_cassette_replays_identically_against_release_1(model: str) -> None:
+    paths = sorted(BUNDLED.glob("*.retake"))
+    assert len(paths) >= 12
+    for path in paths:
+        outcome = replayed(path.stem, RELEASE_1, model)  # type: ignore[arg-type]
+        result = outcome.result
+        assert result.status == "completed", (path.name, result.error)
+        assert result.unmatched == () and result.request_drift == () and result.wiring == ()
+        assert outcome.candidate is not None
+        live = model == "scripted"
+        assert events_of(outcome.candidate, live_model=live) == events_of(
+            store.load(path), live_model=live
+        ), path.name
+
+
+def _kinds(cassette: Cassette, *kinds: str) -> list[tuple[str, str, str]]:
+    return [
+        (e.kind, getattr(e, "tool", ""), getattr(e, "decision", ""))
+        for e in cassette.events
+        if e.kind in kinds
+    ]
+
+
+def test_release_2_benign_changes_show_in_the_candidate() -> None:
+    outcome = replayed("refund-within-limit", RELEASE_2, "scripted")
+    assert outcome.candidate is not None
+    # reworded prompt: every model request differs from the recorded one at message 0
+    assert outcome.result.request_drift and outcome.result.request_drift[0].message == 0
+    # the two independent lookups now run the other way round
+    calls = [e.tool for e in outcome.candidate.events if isinstance(e, ToolCallEvent)]
+    assert calls[:2] == ["search_kb", "lookup_order"]
+    recorded = [
+        e.tool
+        for e in store.load(BUNDLED / "refund-within-limit.retake").events
+        if isinstance(e, ToolCallEvent)
+    ]
+    assert recorded[:2] == ["lookup_order", "search_kb"]
+    # a new read-only tool, reported as wiring drift and used for orders in transit
+    assert [(w.kind, w.tool) for w in outcome.result.wiring] == [("added", "track_shipment")]
+    tracking = replayed("lookup-in-transit", RELEASE_2, "scripted")
+    assert [(u.tool, u.effect) for u in tracking.result.unmatched] == [("track_shipment", "read")]
+
+
+def test_release_2_regressions_show_in_the_candidate() -> None:
+    # a refund retried after a timeout, without an idempotency key
+    timeout = replayed("refund-timeout-retry", RELEASE_2, "scripted").candidate
+    assert timeout is not None
+    refunds = [
+        e for e in timeout.events if isinstance(e, ToolCallEvent) and e.tool == "issue_refund"
+    ]
+    assert len(refunds) == 2
+    assert all("idempotency_key" not in e.arguments for e in refunds)
+    recorded = store.load(BUNDLED / "refund-timeout-retry.retake")
+    assert all(
+        "idempotency_key" in e.arguments
+        for e in recorded.events
+        if isinstance(e, ToolCallEvent) and e.tool == "issue_refund"
+    )
+    # the permission check moved after the call: attempted, then rejected
+    denied = replayed("refund-above-limit-denied", RELEASE_2, "scripted").candidate
+    assert denied is not None
+    order = _kinds(denied, "tool_call", "permission")
+    assert order.index(("tool_call", "issue_refund", "")) < order.index(
+        ("permission", "issue_refund", "deny")
+    )
+    assert ("tool_call", "issue_refund", "") not in _kinds(
+        store.load(BUNDLED / "refund-above-limit-denied.retake"), "tool_call"
+    )
+    # knowledge-base text obeyed as instructions: an email nobody asked for
+    hijacked = replayed("kb-gift-cards", RELEASE_2, "scripted").candidate
+    assert hijacked is not None
+    assert ("tool_call", "send_email", "") in _kinds(hijacked, "tool_call")
+    # the email confirmation check dropped: allowed without the customer's confirmation
+    email = replayed("email-unconfirmed", RELEASE_2, "scripted").candidate
+    assert email is not None
+    assert ("permission", "send_email", "allow") in _kinds(email, "permission")
+    assert ("permission", "send_email", "ask") in _kinds(
+        store.load(BUNDLED / "email-unconfirmed.retake"), "permission"
+    )
+
+
+# --- no side effects, explained misses, timeouts, crashes ------------------------------------
+
+
+def _tiny_cassette(tmp_path: Path, name: str = "tiny") -> Path:
+    header = CassetteHeader(
+        session_id=name,
+        agent="tests.support.agents:refunds_twice",
+        release="r1",
+        recorded_at=datetime(2026, 11, 27, tzinfo=UTC),
+        tools=(ToolSpec(name="lookup_order"), ToolSpec(name="issue_refund", effect="write")),
+    )
+    events = (
+        UserEvent(seq=0, text="refund A-1"),
+        ToolCallEvent(seq=1, call_id="c1", tool="lookup_order", arguments={"order_id": "A-1"}),
+        ToolResultEvent(seq=2, call_id="c1", tool="lookup_order", output={"total": 10.0}),
+        PermissionEvent(seq=3, call_id="c2", tool="issue_refund", decision="allow"),
+        ToolCallEvent(
+            seq=4, call_id="c2", tool="issue_refund", arguments={"order_id": "A-1", "amount": 10.0}
+        ),
+        ToolResultEvent(seq=5, call_id="c2", tool="issue_refund", output={"refund": "RF-1"}),
+        OutputEvent(seq=6, text="refunded"),
+    )
+    return store.save(Cassette(header=header, events=events), tmp_path / f"{name}.retake")
+
+
+def test_tool_bodies_never_run_and_an_unmatched_write_fails_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "writes.log"
+    monkeypatch.setenv(WRITES_RAN, str(marker))
+    path = _tiny_cassette(tmp_path)
+    outcome = runner.replay_cassette(
+        store.load(path),
+        runner.ReplayConfig(agent="tests.support.agents:refunds_twice"),
+        source=str(path),
+    )
+    assert not marker.exists(), marker.read_text()
+    assert outcome.result.status == "completed"
+    assert outcome.result.answer is not None
+    assert outcome.result.answer.startswith("second refund failed: retake replay: no recorded")
+    (miss,) = outcome.result.unmatched
+    assert (miss.tool, miss.effect) == ("issue_refund", "write")
+    # the explanation shows the live call, the nearest recorded one, and why it failed
+    assert 'live call   issue_refund({"amount":99.0,"order_id":"A-1"})' in miss.explanation
+    assert 'step 4: issue_refund({"amount":10.0,"order_id":"A-1"})' in miss.explanation
+    assert "amount: recorded 10.0, live 99.0" in miss.explanation
+    assert "already served" in miss.explanation
+    assert outcome.candidate is not None
+    marked = [
+        e for e in outcome.candidate.events if isinstance(e, NoteEvent) and e.level == "replay"
+    ]
+    assert marked and marked[0].data["unmatched"] == "issue_refund"
+
+
+def test_a_socket_to_a_non_loopback_address_is_refused_during_replay(tmp_path: Path) -> None:
+    path = _tiny_cassette(tmp_path)
+    outcome = runner.replay_cassette(
+        store.load(path), runner.ReplayConfig(agent="tests.support.agents:phones_home")
+    )
+    assert outcome.result.status == "raised"
+    assert outcome.result.error is not None and "refused a connection to 203.0.113.7" in (
+        outcome.result.error
+    )
+    # and the guard is down again afterwards
+    with pytest.raises(OSError) as caught:
+        socket.create_connection(("127.0.0.1", 9), timeout=0.5)  # nothing listens: refused
+    assert "retake" not in str(caught.value)
+
+
+def test_loopback_is_refused_in_recorded_mode_and_allowed_in_scripted_mode() -> None:
+    with replay.network_guard(allow_loopback=False), pytest.raises(ConnectionRefusedError) as e:
+        socket.create_connection(("127.0.0.1", 9), timeout=0.5)
+    assert "retake" in str(e.value)
+    with replay.network_guard(allow_loopback=True), pytest.raises(OSError) as other:
+        socket.create_connection(("127.0.0.1", 9), timeout=0.5)
+    assert "retake" not in str(other.value)
+
+
+def test_timeouts_and_crashed_workers_are_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
+    paths = [_tiny_cassette(tmp_path, f"s{i}") for i in range(3)]
+    for agent, status in (
+        ("tests.support.agents:hangs", "timeout"),
+        ("tests.support.agents:dies", "crashed"),
+    ):
+        config = runner.ReplayConfig(agent=agent, timeout=0.5)
+        run = runner.run(paths, config, workers=2)
+        assert [s.status for s in run.sessions] == [status] * 3, run.sessions
+        assert [Path(s.cassette).name for s in run.sessions] == [
+            "s0.retake",
+            "s1.retake",
+            "s2.retake",
+        ]
+    healthy = runner.run(
+        paths, runner.ReplayConfig(agent="tests.support.agents:answers"), workers=2
+    )
+    assert [s.answer for s in healthy.sessions] == ["answer to refund A-1"] * 3
+
+
+def test_an_invalid_cassette_is_a_result_not_a_crash(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.retake"
+    bad.write_bytes(b"not a cassette")
+    run = runner.run([bad], runner.ReplayConfig(agent="tests.support.agents:answers"))
+    (only,) = run.sessions
+    assert (
+        only.status == "invalid"
+        and only.error is not None
+        and "not a retake cassette" in only.error
+    )
+
+
+def test_the_replay_command_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "candidates"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "retake.cli",
+            "replay",
+            str(BUNDLED / "refund-above-limit-denied.retake"),
+            "--agent",
+            RELEASE_2,
+            "--model",
+            "scripted",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "issue_refund had no recorded answer" in done.stdout
+    (candidate,) = out.glob("*.retake")
+    events = store.load(candidate).events
+    assert any(isinstance(e, ModelEvent) for e in events)

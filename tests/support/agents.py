@@ -1,0 +1,65 @@
+"""Small agents for replay tests: each is an entrypoint ``tests.support.agents:NAME``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any
+
+import retake.capture as rc
+from retake.schema import Task
+
+WRITES_RAN = "RETAKE_TEST_WRITE_BODY_RAN"
+
+
+@rc.tool
+def lookup_order(order_id: str) -> dict[str, Any]:
+    """A read tool; in replay its answer comes from the cassette."""
+    raise AssertionError("a tool body ran during replay")
+
+
+@rc.tool(effect="write")
+def issue_refund(order_id: str, amount: float) -> dict[str, Any]:
+    """A write tool whose body must never run in replay."""
+    marker = os.environ.get(WRITES_RAN)
+    if marker:
+        with open(marker, "a") as f:
+            f.write(f"issue_refund({order_id}, {amount})\n")
+    raise AssertionError("a write tool's body ran during replay")
+
+
+def refunds_twice(task: Task) -> str:
+    """Looks the order up, then refunds it twice: the second refund was never recorded."""
+    order = lookup_order("A-1")
+    issue_refund("A-1", 10.0)
+    try:
+        issue_refund("A-1", 99.0)
+    except rc.ToolError as exc:
+        return f"second refund failed: {exc}"
+    return f"refunded twice {order}"
+
+
+def hangs(task: Task) -> str:
+    time.sleep(3600)
+    return "never"
+
+
+def dies(task: Task) -> str:
+    os.kill(os.getpid(), signal.SIGKILL)
+    return "never"
+
+
+def phones_home(task: Task) -> str:
+    import socket
+
+    with socket.create_connection(("203.0.113.7", 443), timeout=1):
+        return "connected"
+
+
+def answers(task: Task) -> str:
+    return f"answer to {task.prompt}"
+
+
+for entry in (refunds_twice, hangs, dies, phones_home, answers):
+    entry.tools = [lookup_order, issue_refund]  # type: ignore[attr-defined]
