@@ -276,3 +276,138 @@ def record(
             on_task(result)
     recorder.failures.clear()  # reported per task above
     return results
+
+
+# --- import: sources that already exist -> redact -> store ------------------------------------
+
+# Imported with the section they serve. The importers never import capture: the provider
+# adapters that read vcrpy cassettes' model traffic are handed to them from here.
+from retake import importers  # noqa: E402
+from retake.capture._providers import parse_exchange as _parse_exchange  # noqa: E402
+
+
+@dataclass(frozen=True)
+class FileImport:
+    """How importing one source file went."""
+
+    file: Path
+    format: str | None
+    """The format it was read as; ``None`` when it could not be read."""
+    cassettes: tuple[Path, ...] = ()
+    """The cassettes written, one per session."""
+    events: dict[str, int] | None = None
+    """Events written, by kind."""
+    skipped: tuple[importers.Skipped, ...] = ()
+    """Items (and sessions) left out, with the reason."""
+    error: str | None = None
+    """Why the file could not be imported at all."""
+    size: int = 0
+    """Bytes of source read."""
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What ``import_paths`` did, file by file."""
+
+    files: tuple[FileImport, ...]
+
+    @property
+    def sessions(self) -> int:
+        return sum(len(f.cassettes) for f in self.files)
+
+    @property
+    def events_by_kind(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for f in self.files:
+            for kind, n in (f.events or {}).items():
+                total[kind] = total.get(kind, 0) + n
+        return dict(sorted(total.items()))
+
+    @property
+    def skipped(self) -> list[importers.Skipped]:
+        return [s for f in self.files for s in f.skipped]
+
+    @property
+    def failed(self) -> list[FileImport]:
+        return [f for f in self.files if f.error is not None]
+
+
+def find_sources(paths: Iterable[Path | str]) -> list[Path]:
+    """Source files named by ``paths``: files as given, folders searched for known suffixes."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in importers.SUFFIXES
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def import_paths(
+    paths: Iterable[Path | str],
+    out: Path | str,
+    *,
+    format: str = "auto",
+    redaction: redact.Redactor | redact.RedactionPolicy | None = None,
+    overwrite: bool = False,
+    on_file: Callable[[FileImport], None] | None = None,
+) -> ImportReport:
+    """Import transcripts, trajectories, vcrpy cassettes or OTel traces as redacted cassettes.
+
+    Each file becomes one cassette per session it holds, redacted like a recording and
+    refused, like a recording, when the leak scan still finds something. A file that cannot be
+    read is reported with the reason and the run goes on.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    redactor = redaction if isinstance(redaction, redact.Redactor) else redact.Redactor(redaction)
+    used: set[str] = set()
+    results: list[FileImport] = []
+    for source in find_sources(paths):
+        try:
+            imported = importers.import_file(source, format=format, parse_exchange=_parse_exchange)
+        except RetakeError as exc:
+            result = FileImport(source, None, error=str(exc))
+        else:
+            result = _store_imported(imported, out, redactor, used, overwrite)
+        results.append(result)
+        if on_file is not None:
+            on_file(result)
+    return ImportReport(tuple(results))
+
+
+def _store_imported(
+    imported: importers.Imported,
+    out: Path,
+    redactor: redact.Redactor,
+    used: set[str],
+    overwrite: bool,
+) -> FileImport:
+    written: list[Path] = []
+    events: dict[str, int] = {}
+    skipped = list(imported.skipped)
+    for cassette in imported.cassettes:
+        name, n = cassette.header.session_id, 1
+        while name in used:
+            n += 1
+            name = f"{cassette.header.session_id}-{n}"
+        used.add(name)
+        if name != cassette.header.session_id:
+            header = cassette.header.model_copy(update={"session_id": name})
+            cassette = cassette.model_copy(update={"header": header})
+        try:
+            redacted = redact.redact_cassette(cassette, redactor)
+            redact.assert_no_leaks(redacted, policy=redactor.policy)
+            written.append(store.save(redacted, out / f"{name}{store.SUFFIX}", overwrite=overwrite))
+        except RetakeError as exc:
+            skipped.append(
+                importers.Skipped(str(imported.file), f"session {name}", f"not stored: {exc}")
+            )
+            continue
+        for event in redacted.events:
+            events[event.kind] = events.get(event.kind, 0) + 1
+    return FileImport(
+        imported.file, imported.format, tuple(written), events, tuple(skipped), None, imported.size
+    )

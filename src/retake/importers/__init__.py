@@ -1,0 +1,128 @@
+"""Importers: transcripts, trajectories, vcrpy cassettes and traces that already exist become
+cassettes, one per session, without touching the agent.
+
+Formats (``FORMATS``): ``openai-chat``, ``openai-responses``, ``anthropic`` (transcripts),
+``tau-bench`` (trajectories), ``vcr`` (vcrpy YAML cassettes), ``otel`` (OpenTelemetry GenAI
+spans from the OTLP JSON file exporter; ``to_otel`` writes a cassette as such spans).
+
+An importer reads; it does not redact or store. ``retake.pipeline.import_paths`` composes it
+with redaction and the store, and hands the vcr importer the provider adapters.
+
+What a source lacks is never invented: the header's ``tags["lacks"]`` lists it, with the
+words of ``LACKS`` (``permission``, ``duration``, ``time``, ``http``, ``recorded_at``). The
+header's ``source`` names the format and ``tags["source_file"]`` the file. An item that cannot
+become an event (a tool result whose call id matches nothing, an unknown role, a line of
+broken JSON) is left out and reported as a ``Skipped`` line naming the file and the item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from retake.errors import InputFileError
+from retake.schema import Cassette
+
+from . import _anthropic, _openai_chat, _openai_responses, _otel, _taubench, _vcr
+from ._build import LACKS, Skipped
+from ._detect import FORMATS, SUFFIXES, detect, read
+from ._otel import to_otel
+from ._vcr import ParseExchange
+
+__all__ = [
+    "FORMATS",
+    "LACKS",
+    "SUFFIXES",
+    "Imported",
+    "ParseExchange",
+    "Skipped",
+    "detect_format",
+    "from_otel",
+    "import_data",
+    "import_file",
+    "to_otel",
+]
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What one source file gave."""
+
+    file: Path
+    format: str
+    """The format it was read as."""
+    cassettes: tuple[Cassette, ...]
+    """One per session, unredacted."""
+    skipped: tuple[Skipped, ...]
+    """Items left out, with the reason."""
+    size: int
+    """Bytes read."""
+
+
+def detect_format(path: Path | str) -> str:
+    """The format of a source file, from its content."""
+    path = Path(path)
+    data, _, _ = read(path)
+    return detect(data, path)
+
+
+def import_data(
+    data: Any,
+    file: str,
+    format: str,
+    *,
+    parse_exchange: ParseExchange | None = None,
+    skipped: list[Skipped] | None = None,
+) -> list[Cassette]:
+    """Cassettes from decoded source content in a known format; items left out are appended
+    to ``skipped``. ``parse_exchange`` (the provider adapters) is needed for ``vcr``."""
+    out = skipped if skipped is not None else []
+    if format == "vcr":
+        if parse_exchange is None:
+            raise InputFileError(
+                f"importing the vcrpy cassette {file!r} needs the provider adapters; use "
+                "retake.pipeline.import_paths, or pass parse_exchange=."
+            )
+        if not _vcr.is_vcr(data):
+            raise InputFileError(f"{file!r} is not a vcrpy cassette (no 'interactions' list).")
+        return _vcr.import_data(data, file, out, parse_exchange)
+    readers = {
+        "openai-chat": _openai_chat.import_data,
+        "openai-responses": _openai_responses.import_data,
+        "anthropic": _anthropic.import_data,
+        "tau-bench": _taubench.import_data,
+        "otel": _otel.import_data,
+    }
+    if format not in readers:
+        raise InputFileError(
+            f"format={format!r} is not an import format; use one of {', '.join(FORMATS)}."
+        )
+    return readers[format](data, file, out)
+
+
+def import_file(
+    path: Path | str, *, format: str = "auto", parse_exchange: ParseExchange | None = None
+) -> Imported:
+    """Read one source file into cassettes; ``InputFileError`` when it cannot be read at all."""
+    path = Path(path)
+    data, skipped, size = read(path)
+    chosen = detect(data, path) if format == "auto" else format
+    try:
+        cassettes = import_data(
+            data, str(path), chosen, parse_exchange=parse_exchange, skipped=skipped
+        )
+    except InputFileError:
+        raise
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise InputFileError(
+            f"{str(path)!r} could not be read as {chosen}: {type(exc).__name__}: {exc}. Check "
+            "the file, or pass another --format.",
+            path=path,
+        ) from exc
+    return Imported(path, chosen, tuple(cassettes), tuple(skipped), size)
+
+
+def from_otel(document: Any, file: str = "<otel>") -> list[Cassette]:
+    """Cassettes from an OTLP JSON document (one per trace); the inverse of ``to_otel``."""
+    return _otel.import_data(document, file, [])
