@@ -73,7 +73,7 @@ def unpack(payload: bytes | memoryview, *, path: Path | None, what: str) -> Any:
     try:
         # unpackb bounds every declared length by the payload's own size, and its stack
         # bounds nesting; extension types are refused. Map keys may be any scalar a tool's
-        # output can hold ({1: "one"}); lists cannot be keys, so no key is unhashable.
+        # output can hold ({1: "one"}); an unhashable key (a list) is a TypeError below.
         return msgpack.unpackb(payload, ext_hook=_refuse_ext, strict_map_key=False)
     except msgpack.StackError as exc:
         raise CassetteLimitExceeded(
@@ -81,7 +81,7 @@ def unpack(payload: bytes | memoryview, *, path: Path | None, what: str) -> Any:
             "or was not written by retake. Re-record the session or restore the file from a copy.",
             path=path,
         ) from exc
-    except (ValueError, msgpack.UnpackException) as exc:
+    except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise CorruptCassette(
             f"{what} of {_name(path)} is not valid msgpack ({exc}); the file is damaged. "
             "Restore it from a copy, or re-record the session.",

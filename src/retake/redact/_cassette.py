@@ -1,0 +1,102 @@
+"""Redaction and the leak scan at the level of a whole cassette."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from retake.errors import LeakDetected, RedactionError
+from retake.schema import Cassette, EventAdapter, RedactionManifest
+
+from ._findings import Finding
+from ._policy import RedactionPolicy
+from ._redactor import Redactor, scan
+from ._walk import Tally
+
+__all__ = ["assert_no_leaks", "redact_cassette", "scan_cassette"]
+
+_SHOWN = 10
+
+
+def _header_data(cassette: Cassette) -> dict[str, Any]:
+    return cassette.header.model_dump(mode="python", exclude={"redaction"})
+
+
+def redact_cassette(cassette: Cassette, redactor: Redactor) -> Cassette:
+    """A copy of ``cassette`` with every event and the header redacted, and its manifest set.
+
+    Redacting a redacted cassette with the same key changes nothing, the manifest included.
+    """
+    tally = Tally()
+    header = _header_data(cassette)
+    new_header = redactor.redact(header, path="header", labels=("header",), tally=tally)
+    events = list(cassette.events)
+    for i, event in enumerate(cassette.events):
+        data = event.model_dump(mode="python")
+        new = redactor.redact(data, path=f"events[{i}]", tally=tally)
+        if new is not data:
+            try:
+                events[i] = EventAdapter.validate_python(new)
+            except ValidationError as exc:
+                raise RedactionError(
+                    f"event {i} (kind={data.get('kind')!r}) is no longer valid after "
+                    f"redaction: {exc.errors()[0]['msg']} at {exc.errors()[0]['loc']!r}; a "
+                    "field rule probably masks a typed field whole, so point it at a "
+                    "free-form field (arguments, output, data) instead"
+                ) from exc
+    manifest = _merge(cassette.header.redaction, redactor.manifest(tally))
+    try:
+        header_model = type(cassette.header).model_validate({**new_header, "redaction": manifest})
+    except ValidationError as exc:
+        raise RedactionError(
+            f"the cassette header is no longer valid after redaction: {exc.errors()[0]['msg']} "
+            f"at {exc.errors()[0]['loc']!r}; check the field rules that start with 'header'"
+        ) from exc
+    return cassette.model_copy(update={"header": header_model, "events": tuple(events)})
+
+
+def _merge(old: RedactionManifest, new: RedactionManifest) -> RedactionManifest:
+    if not old.applied:
+        return new
+    counts = dict(old.counts)
+    for name, n in new.counts.items():
+        counts[name] = counts.get(name, 0) + n
+    masked = tuple(dict.fromkeys(old.masked_whole + new.masked_whole))
+    return new.model_copy(update={"counts": dict(sorted(counts.items())), "masked_whole": masked})
+
+
+def scan_cassette(cassette: Cassette, *, policy: RedactionPolicy | None = None) -> list[Finding]:
+    """Every place in ``cassette`` where a detector (or a header/field rule) still fires."""
+    findings = scan(_header_data(cassette), path="header", labels=("header",), policy=policy)
+    for i, event in enumerate(cassette.events):
+        findings.extend(scan(event.model_dump(mode="python"), path=f"events[{i}]", policy=policy))
+    return findings
+
+
+def assert_no_leaks(cassette: Cassette, *, policy: RedactionPolicy | None = None) -> None:
+    """Raise :class:`~retake.errors.LeakDetected` when :func:`scan_cassette` finds anything.
+
+    Made to be the store's ``finalise(check=...)``: a cassette that still holds a secret is
+    never published.
+    """
+    findings = scan_cassette(cassette, policy=policy)
+    if not findings:
+        return
+    first = findings[0]
+    where = f"event {first.event}" if first.event is not None else "the header"
+    lines = [
+        f"  {'the header' if f.event is None else f'event {f.event}'}: {f.describe()}"
+        for f in findings[:_SHOWN]
+    ]
+    if len(findings) > _SHOWN:
+        lines.append(f"  ... and {len(findings) - _SHOWN} more")
+    raise LeakDetected(
+        f"refusing to store session {cassette.header.session_id!r}: the leak scan found "
+        f"{len(findings)} sensitive value(s) that redaction left in place, first in {where} "
+        f"at path={first.path!r} (detector={first.detector!r}):\n"
+        + "\n".join(lines)
+        + "\nRecord through retake.redact (redact_cassette with a Redactor) so these are "
+        "replaced, or add a field rule or header to the redaction policy for them; "
+        "`retake scan` shows the same list."
+    )

@@ -1,0 +1,349 @@
+"""Detectors: what a secret or a piece of personal data looks like inside a string.
+
+Each detector is one regular expression behind a cheap gate: a few literal substrings (or the
+digits it cannot do without) that must occur in the text before the expression runs at all.
+On ordinary tool-calling JSON most gates stay shut, so most strings cost a handful of substring
+tests. One big alternation of every pattern was measured slower than this (see BASELINES.md),
+and it would lose the per-detector validators (Luhn, mod-97, octet ranges).
+
+Expressions start with a literal or a character class, never with a look-behind, so that the
+regex engine can skip ahead to candidate positions; boundaries are checked in Python instead
+(``_validators``). How the gates are applied is in ``_matching``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from . import _validators as v
+from ._validators import Validator
+
+__all__ = ["BUILTIN_DETECTORS", "Category", "Detector", "Match", "detector_names"]
+
+
+class Category(StrEnum):
+    """Whether a detector finds credentials or personal data."""
+
+    SECRET = "secret"
+    PII = "pii"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Detector:
+    """One kind of sensitive value and how to find it in a string."""
+
+    name: str
+    category: Category
+    pattern: re.Pattern[str]
+    literals: tuple[str, ...] = ()
+    """The gate: at least one must occur in the text. Empty means always run."""
+    fold_case: bool = False
+    """Test the literals against the lower-cased text."""
+    group: int = 0
+    """The regex group holding the sensitive part (0: the whole match)."""
+    validate: Validator | None = None
+    token: str = "secret"
+    """How the pseudonymiser replaces a match: ``secret`` or a format name."""
+    numeric: int = 0
+    """1: runs only inside runs of digits and separators; 2: runs near them (up to an IBAN's
+    length away). 0: gated by ``literals``."""
+    anchored: bool = False
+    """The pattern starts with one of ``literals``: try it only where a literal occurs."""
+    hint: re.Pattern[str] | None = None
+    """Instead of literals: run only near matches of this cheap pattern (within ``margin``
+    characters before and after), for a shape no literal captures or a pattern that does
+    not start with its literal."""
+    margin: tuple[int, int] = (40, 40)
+    """How far before and after a hint a match may start and end."""
+    user: bool = False
+    """From configuration: skip matches that are already tokens of its format."""
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A sensitive span found in a string."""
+
+    start: int
+    end: int
+    detector: Detector
+
+
+# --- the built-in detectors ------------------------------------------------------------------
+
+_NOT_KEYCHAR = v.NOT_KEYCHAR
+_B64ISH = v.B64ISH
+_ALNUM = v.ALNUM
+_NUMERIC_EDGE = v.NUMERIC_EDGE
+_PHONE_EDGE = v.PHONE_EDGE
+
+
+def _d(
+    name: str,
+    category: Category,
+    pattern: str,
+    literals: Iterable[str] = (),
+    *,
+    flags: int = 0,
+    fold_case: bool = False,
+    group: int = 0,
+    validate: Validator | None = None,
+    token: str = "secret",
+    numeric: int = 0,
+    anchored: bool = False,
+    hint: str | None = None,
+    margin: tuple[int, int] = (40, 40),
+) -> Detector:
+    return Detector(
+        name=name,
+        category=category,
+        pattern=re.compile(pattern, flags),
+        literals=tuple(literals),
+        fold_case=fold_case,
+        group=group,
+        validate=validate,
+        token=token,
+        numeric=numeric,
+        anchored=anchored,
+        hint=re.compile(hint) if hint is not None else None,
+        margin=margin,
+    )
+
+
+S, P = Category.SECRET, Category.PII
+_keyish = v.bounded(_NOT_KEYCHAR, _NOT_KEYCHAR)
+
+BUILTIN_DETECTORS: tuple[Detector, ...] = (
+    # Credentials with a recognisable prefix: the gate is the prefix itself.
+    _d(
+        "private_key",
+        S,
+        r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+        r".*?(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
+        ["-----BEGIN"],
+        flags=re.DOTALL,
+        anchored=True,
+    ),
+    _d(
+        "anthropic_key",
+        S,
+        r"sk-ant-[A-Za-z0-9_-]{20,}",
+        ["sk-ant-"],
+        validate=_keyish,
+        anchored=True,
+    ),
+    _d(
+        "openai_key",
+        S,
+        r"sk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}",
+        ["sk-"],
+        validate=v.all_of(_keyish, v.has_digit_or_long(40)),
+        anchored=True,
+    ),
+    _d(
+        "aws_access_key",
+        S,
+        r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}",
+        ["AKIA", "ASIA", "ABIA", "ACCA", "A3T"],
+        validate=v.bounded(_ALNUM, _ALNUM),
+        anchored=True,
+    ),
+    _d(
+        "aws_secret_key",
+        S,
+        r"[A-Za-z0-9/+]{40}",
+        ["aws", "akia", "asia", "secret_access"],
+        fold_case=True,
+        validate=v.all_of(v.bounded(_ALNUM | {"/", "+"}, _B64ISH), v.aws_secret),
+    ),
+    _d(
+        "github_token",
+        S,
+        r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})",
+        ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
+        validate=_keyish,
+        anchored=True,
+    ),
+    _d(
+        "slack_token",
+        S,
+        r"(?:xox[abposre]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,})",
+        ["xox", "hooks.slack.com"],
+        anchored=True,
+    ),
+    _d("google_api_key", S, r"AIza[0-9A-Za-z_-]{35}", ["AIza"], anchored=True),
+    _d(
+        "stripe_key",
+        S,
+        r"(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}",
+        ["sk_live_", "rk_live_", "sk_test_", "rk_test_", "pk_live_"],
+        anchored=True,
+    ),
+    _d(
+        "jwt",
+        S,
+        r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*",
+        ["eyJ"],
+        anchored=True,
+    ),
+    # Credentials named by what stands before them.
+    _d(
+        "authorization",
+        S,
+        r"authorization[\"']?\s*[:=]\s*[\"']?((?:bearer|basic|token|digest|apikey|aws4-hmac-sha256)"
+        r"\s+[^\s\"',]+|[A-Za-z0-9._~+/=-]{20,})",
+        ["authorization"],
+        flags=re.IGNORECASE,
+        fold_case=True,
+        group=1,
+        anchored=True,
+    ),
+    _d(
+        "bearer",
+        S,
+        r"(?:bearer|token)\s+([A-Za-z0-9._~+/=-]{16,})",
+        ["bearer", "token "],
+        flags=re.IGNORECASE,
+        fold_case=True,
+        group=1,
+        validate=v.has_digit_or_long(10_000),
+        anchored=True,
+    ),
+    _d(
+        "basic_auth",
+        S,
+        r"basic\s+([A-Za-z0-9+/]{8,}={0,2})",
+        ["basic"],
+        flags=re.IGNORECASE,
+        fold_case=True,
+        group=1,
+        validate=v.basic,
+        anchored=True,
+    ),
+    _d(
+        "secret_assignment",
+        S,
+        r"(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token"
+        r"|client[_-]?secret|x-api-key)[\"']?\s*[:=]\s*[\"']?([^\s\"',;&<>]{6,})",
+        ["password", "passwd", "pwd", "secret", "api", "token"],
+        flags=re.IGNORECASE,
+        fold_case=True,
+        group=1,
+        anchored=True,
+    ),
+    _d(
+        "cookie",
+        S,
+        r"cookie[ \t]*:[ \t]*([^\s\"'<>][^\r\n\"'<>]*)",
+        ["cookie"],
+        flags=re.IGNORECASE,
+        fold_case=True,
+        group=1,
+        anchored=True,
+    ),
+    _d(
+        "url_password",
+        S,
+        r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@?#]+:([^\s/@?#]+)@",
+        (),
+        group=1,
+        hint="://",
+        margin=(32, 512),
+    ),
+    # Personal data.
+    _d(
+        "email",
+        P,
+        r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+        r"[A-Za-z]{2,24}",
+        (),
+        validate=v.all_of(v.bounded(frozenset("._%+-"), _NOT_KEYCHAR), v.email),
+        token="email",
+        # The pattern starts before its "@": look only around each "@" (a local part is at
+        # most 64 characters, a domain at most 253).
+        hint="@",
+        margin=(66, 256),
+    ),
+    _d(
+        "card",
+        P,
+        r"[0-9](?:[ -]?[0-9]){12,18}",
+        (),
+        validate=v.all_of(v.bounded(_NUMERIC_EDGE, _NUMERIC_EDGE), v.card),
+        token="card",
+        numeric=1,
+    ),
+    _d(
+        "iban",
+        P,
+        r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?",
+        (),
+        validate=v.all_of(v.bounded(_ALNUM, _ALNUM), v.iban),
+        token="iban",
+        numeric=2,
+    ),
+    _d(
+        "ssn",
+        P,
+        r"[0-9]{3}([- ])[0-9]{2}\1[0-9]{4}",
+        (),
+        validate=v.all_of(v.bounded(_NUMERIC_EDGE, _NUMERIC_EDGE), v.ssn),
+        token="ssn",
+        numeric=1,
+    ),
+    _d(
+        "phone",
+        P,
+        r"\+[0-9]{1,3}(?:[ .-]?\(?[0-9]{1,4}\)?){2,6}",
+        (),
+        validate=v.all_of(v.bounded(_PHONE_EDGE, _PHONE_EDGE), v.intl_phone),
+        token="phone",
+        numeric=1,
+    ),
+    _d(
+        "phone",
+        P,
+        r"(?:\([2-9][0-9]{2}\)[ ]?|[2-9][0-9]{2}([-. ]))[2-9][0-9]{2}[-. ][0-9]{4}",
+        (),
+        validate=v.all_of(v.bounded(_PHONE_EDGE, _PHONE_EDGE), v.national_phone),
+        token="phone",
+        numeric=1,
+    ),
+    _d(
+        "phone",
+        P,
+        r"0[1-9][0-9]{0,3}(?:[ -][0-9]{2,6}){1,4}",
+        (),
+        validate=v.all_of(v.bounded(_PHONE_EDGE, _PHONE_EDGE), v.national_phone),
+        token="phone",
+        numeric=1,
+    ),
+    _d(
+        "ipv4",
+        P,
+        r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}",
+        (),
+        validate=v.all_of(v.bounded(_NUMERIC_EDGE, frozenset("0123456789")), v.ipv4),
+        token="ipv4",
+        numeric=1,
+    ),
+    _d(
+        "ipv6",
+        P,
+        r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}",
+        (),
+        validate=v.all_of(v.bounded(_ALNUM | {":"}, _ALNUM | {":"}), v.ipv6),
+        token="ipv6",
+        # Three colons close together: every address the validator accepts (3+ groups) has
+        # them, and a pattern that starts with a literal ":" is scanned for quickly.
+        hint=r":[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",
+    ),
+)
+"""Every built-in detector, most specific first (ties in position go to the earlier one)."""
+
+
+def detector_names() -> tuple[str, ...]:
+    """The names of the built-in detectors, without duplicates, in priority order."""
+    return tuple(dict.fromkeys(d.name for d in BUILTIN_DETECTORS))

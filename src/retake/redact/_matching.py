@@ -1,0 +1,282 @@
+"""Finding matches fast: literal gates, digit-run windows, hints, then overlap resolution."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from ._detectors import BUILTIN_DETECTORS, Category, Detector, Match
+from ._tokens import is_shaped_token, is_token_span, token_spans
+
+__all__ = ["BUILTIN_SET", "SEPARATOR", "DetectorSet", "find_matches"]
+
+SEPARATOR = "\x00"
+
+
+_CANDIDATE = re.compile(r"[0-9][0-9 ().\-/]{5,}[0-9]")
+"""A run of digits and separators at least 7 long: where numeric detectors may match.
+(Numeric detectors read ASCII digits only; that is also what makes this scan fast.)"""
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?: [0-9]{2})?\Z")
+
+
+def _windows(text: str) -> list[tuple[int, int]]:
+    """Candidate runs, without the two shapes no numeric detector can match: bare digit runs
+    shorter than a card number (not after a ``+``) and ISO dates."""
+    out = []
+    for m in _CANDIDATE.finditer(text):
+        c = m.group()
+        cs = m.start()
+        if c.isdigit():
+            before = text[cs - 1] if cs else ""
+            if len(c) < 13 and before != "+" and not ("A" <= before <= "Z"):
+                continue  # too short for a card; not a phone's "+..."; not inside an IBAN
+        elif c[4:5] == "-" and _ISO_DATE.match(c):
+            continue
+        out.append((cs, m.end()))
+    return out
+
+
+_BORING = re.compile(r"[a-z ]*\Z")
+"""Lower-case words only: no built-in detector can match (all need a digit, a capital or
+punctuation)."""
+
+
+class DetectorSet:
+    """Detectors prepared for speed: literal gates grouped, numeric ones run in windows."""
+
+    def __init__(self, detectors: Iterable[Detector]) -> None:
+        self.detectors = tuple(detectors)
+        self.priority = {d: i for i, d in enumerate(self.detectors)}
+        self.numeric = tuple(d for d in self.detectors if d.numeric == 1)
+        self.numeric_text = tuple(d for d in self.detectors if d.numeric == 2)
+        self.always = tuple(
+            d for d in self.detectors if not d.literals and not d.numeric and d.hint is None
+        )
+        plain: dict[str, list[Detector]] = {}
+        fold: dict[str, list[Detector]] = {}
+        for d in self.detectors:
+            if d.numeric:
+                continue
+            for lit in d.literals:
+                (fold if d.fold_case else plain).setdefault(lit, []).append(d)
+        self.plain = tuple((k, tuple(v)) for k, v in plain.items())
+        self.fold = tuple((k, tuple(v)) for k, v in fold.items())
+        self.hinted = tuple(d for d in self.detectors if d.hint is not None)
+        # Anchored detectors look for their literals themselves (one scan, not two).
+        self.anchored = tuple(d for d in self.detectors if d.anchored and not d.numeric)
+        self.gated = tuple(
+            d for d in self.detectors if d.literals and not d.anchored and not d.numeric
+        )
+        gate_plain = {d for d in self.gated if not d.fold_case}
+        gate_fold = {d for d in self.gated if d.fold_case}
+        self.gate_plain = tuple(
+            (k, tuple(x for x in v if x in gate_plain))
+            for k, v in self.plain
+            if any(x in gate_plain for x in v)
+        )
+        self.gate_fold = tuple(
+            (k, tuple(x for x in v if x in gate_fold))
+            for k, v in self.fold
+            if any(x in gate_fold for x in v)
+        )
+        self._lower = bool(self.fold)
+        self._only_builtin = not any(d.user for d in self.detectors)
+
+    def narrowed(self, text: str) -> DetectorSet:
+        """The detectors that could fire anywhere in ``text`` (say, all of a document's
+        strings), each keeping only the literals that occur in it."""
+        lowered = text.lower() if any(d.fold_case and not d.anchored for d in self.gated) else text
+        keep: list[Detector] = []
+        changed = False
+        for d in self.detectors:
+            if d.numeric or d.anchored or (not d.literals and d.hint is None):
+                # Anchored detectors look for their literals anyway: checking here first
+                # would only scan the text twice.
+                keep.append(d)
+            elif d.hint is not None:
+                if d.hint.search(text) is not None:
+                    keep.append(d)
+                else:
+                    changed = True
+            else:
+                hay = lowered if d.fold_case else text
+                present = tuple(lit for lit in d.literals if lit in hay)
+                if present == d.literals:
+                    keep.append(d)
+                elif present:
+                    keep.append(replace(d, literals=present))
+                    changed = True
+                else:
+                    changed = True
+        return DetectorSet(keep) if changed else self
+
+    def find(self, text: str) -> list[Match]:
+        """Every non-overlapping sensitive span in ``text``, left to right.
+
+        Spans inside an existing ``<REDACTED:...>`` token are ignored, so redacted text stays
+        as it is. Where two detectors overlap, the earlier start wins, then a secret over
+        personal data, then the longer match, then the detector listed first.
+        """
+        if self._only_builtin and (len(text) < 6 or _BORING.match(text)):
+            return []
+        found = self.raw(text)
+        if not found:
+            return found
+        if "<REDACTED:" in text:
+            existing = token_spans(text)
+            found = [m for m in found if not is_token_span(existing, m.start, m.end)]
+        if len(found) > 1:
+            prio = self.priority
+            found.sort(
+                key=lambda m: (
+                    m.start,
+                    m.detector.category is not Category.SECRET,
+                    -(m.end - m.start),
+                    prio.get(m.detector, 999),
+                )
+            )
+            kept: list[Match] = []
+            last_end = -1
+            for m in found:
+                if m.start >= last_end:
+                    kept.append(m)
+                    last_end = m.end
+            found = kept
+        return found
+
+    def raw(self, text: str) -> list[Match]:
+        """Every validated match, overlapping ones included, in no particular order."""
+        found: list[Match] = []
+        lowered = text.lower() if self._lower else text
+        same_length = len(lowered) == len(text)
+        for det in self.anchored:
+            if det.fold_case and not same_length:
+                if any(lit in lowered for lit in det.literals):
+                    _run(det, text, 0, len(text), found)  # lower() moved the offsets
+            else:
+                _run_anchored(det, text, lowered if det.fold_case else text, found)
+        if self.gated:
+            ran: set[Detector] = set()
+            for lit, dets in self.gate_plain:
+                if lit in text:
+                    ran.update(dets)
+            for lit, dets in self.gate_fold:
+                if lit in lowered:
+                    ran.update(dets)
+            for det in self.gated:
+                if det in ran:
+                    _run(det, text, 0, len(text), found)
+        for det in self.always:
+            _run(det, text, 0, len(text), found)
+        for det in self.hinted:
+            _run_near(det, text, found)
+        if self.numeric:
+            windows = _windows(text)
+            if windows:
+                n = len(text)
+                for det in self.numeric:
+                    for cs, ce in windows:
+                        _run(det, text, max(cs - 1, 0), ce, found)
+                for det in self.numeric_text:
+                    for cs, ce in windows:
+                        _run(det, text, max(cs - 42, 0), min(ce + 42, n), found)
+        return found
+
+    def screen(self, strings: Sequence[str]) -> tuple[DetectorSet, set[int]]:
+        """Which of ``strings`` may hold a match, found in one pass over all of them.
+
+        The strings are joined with NUL, which no detector treats as part of a value or as a
+        glueing neighbour, so every match a string holds on its own is also found here (a
+        match that runs across a NUL only flags more strings). Returns the detectors narrowed
+        to the literals present, and the indexes of the strings to look at one by one.
+        """
+        text = SEPARATOR.join(strings)
+        dset = self.narrowed(text)
+        hits = dset.raw(text)
+        if not hits:
+            return dset, set()
+        starts: list[int] = []
+        pos = 0
+        for item in strings:
+            starts.append(pos)
+            pos += len(item) + 1
+        flagged: set[int] = set()
+        for m in hits:
+            first = bisect_right(starts, m.start) - 1
+            last = bisect_right(starts, m.end - 1) - 1
+            flagged.update(range(first, last + 1))
+        return dset, flagged
+
+
+def _run(det: Detector, text: str, pos: int, endpos: int, found: list[Match]) -> None:
+    # A rejected match is retried one character further on, not after its end: a shorter
+    # valid match may start inside it (a phone number after a longer run of digits).
+    group = det.group
+    validate = det.validate
+    search = det.pattern.search
+    m = search(text, pos, endpos)
+    while m is not None:
+        start, end = m.span(group)
+        if (
+            start >= 0
+            and start != end
+            and (validate is None or validate(m.group(group), text, start, end))
+            and not (det.user and is_shaped_token(det.token, text[start:end]))
+        ):
+            found.append(Match(start, end, det))
+            m = search(text, max(m.end(), m.start() + 1), endpos)
+        else:
+            m = search(text, m.start() + 1, endpos)
+
+
+def _run_near(det: Detector, text: str, found: list[Match]) -> None:
+    """Run ``det`` near each match of its hint (``det.margin``; windows merged)."""
+    if det.hint is None:
+        return
+    n = len(text)
+    before, after = det.margin
+    windows: list[tuple[int, int]] = []
+    for h in det.hint.finditer(text):
+        start, end = max(h.start() - before, 0), min(h.end() + after, n)
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
+        else:
+            windows.append((start, end))
+    for start, end in windows:
+        _run(det, text, start, end, found)
+
+
+def _run_anchored(det: Detector, text: str, hay: str, found: list[Match]) -> None:
+    """Try the pattern only where one of its literals occurs (literal-first)."""
+    group = det.group
+    validate = det.validate
+    seen_end = -1
+    for lit in det.literals:
+        i = hay.find(lit)
+        while i >= 0:
+            m = det.pattern.match(text, i)
+            if m is not None and m.end() > seen_end:
+                start, end = m.span(group)
+                if (
+                    start >= 0
+                    and start != end
+                    and (validate is None or validate(m.group(group), text, start, end))
+                ):
+                    found.append(Match(start, end, det))
+                    if len(det.literals) == 1:
+                        seen_end = m.end()
+            i = hay.find(lit, i + 1)
+
+
+BUILTIN_SET = DetectorSet(BUILTIN_DETECTORS)
+"""Every built-in detector, prepared."""
+
+
+def find_matches(
+    text: str, detectors: Sequence[Detector] | DetectorSet = BUILTIN_SET
+) -> list[Match]:
+    """Every non-overlapping sensitive span in ``text`` (see :meth:`DetectorSet.find`)."""
+    dset = detectors if isinstance(detectors, DetectorSet) else DetectorSet(detectors)
+    return dset.find(text)

@@ -1,0 +1,202 @@
+"""The redaction policy: which detectors run, which headers and fields are masked whole, the key.
+
+A policy is data (a frozen pydantic model), so it can live in a config file and be hashed into
+the rule set version recorded in each cassette's manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ._detectors import detector_names
+
+__all__ = [
+    "DEFAULT_HEADER_DENYLIST",
+    "DEFAULT_SECRET_FIELDS",
+    "RULE_SET_VERSION",
+    "FieldRule",
+    "KeySource",
+    "RedactionPolicy",
+    "UserPattern",
+]
+
+RULE_SET_VERSION = "1"
+"""Bumped whenever a built-in detector, token format or default list changes."""
+
+DEFAULT_HEADER_DENYLIST: frozenset[str] = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "x-auth-token",
+        "x-amz-security-token",
+        "x-csrf-token",
+        "x-xsrf-token",
+        "openai-organization",
+        "openai-project",
+        "anthropic-organization-id",
+        "anthropic-organization",
+        "x-organization-id",
+        "x-forwarded-for",
+        "x-real-ip",
+        "cf-connecting-ip",
+    }
+)
+"""Headers whose values are masked whole, compared without regard to case."""
+
+DEFAULT_SECRET_FIELDS: tuple[str, ...] = (
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "secretkey",
+    "credential",
+    "credentials",
+    "signature",
+    "sig",
+    "auth",
+)
+"""Key-like field names (lower case, without ``-``/``_``): a name equal to or ending in one of
+these holds a credential when its value looks random (for ``password``-like names: always)."""
+
+_ALWAYS_SECRET = ("password", "passwd", "passphrase", "secret")
+_RULE_PATH = re.compile(
+    r"""^(?:[A-Za-z_*][\w*-]*(?:\[[^\]]*\])?|\*\*)(?:\.(?:[^.\[\]]+|\*\*)(?:\[[^\]]*\])?|\[[^\]]*\])*$"""
+)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class KeySource(_Frozen):
+    """Where the pseudonymisation key comes from."""
+
+    file: Path | None = None
+    """A key file (hex text or raw bytes); takes precedence over the environment variable."""
+    env: str | None = "RETAKE_REDACTION_KEY"
+    """The environment variable holding the key (hex, or any text of 16+ bytes)."""
+    allow_random: bool = True
+    """Without a key, use a random per-session key (with a warning) instead of failing."""
+
+
+class FieldRule(_Frozen):
+    """Mask a field whole, wherever its JSON path matches.
+
+    ``path`` is dotted keys from the root of a value, with ``*`` for any one key or index,
+    ``**`` for any depth and ``[n]``/``[*]`` for list items. It may start with an event kind,
+    optionally naming the tool: ``tool_call[send_email].arguments.body`` matches the
+    ``arguments.body`` of every call of ``send_email`` (in tool-call events and in the model's
+    own tool calls alike); ``header.tags.customer`` matches in a cassette's header.
+    """
+
+    path: str
+    """The JSON path pattern."""
+    reason: str = ""
+    """Why the field is masked; shown nowhere but in the policy file."""
+
+    @field_validator("path")
+    @classmethod
+    def _valid_path(cls, value: str) -> str:
+        if not value or not _RULE_PATH.match(value):
+            raise ValueError(
+                f"path={value!r} is not a field path; write dotted keys such as "
+                "'tool_call[send_email].arguments.body', 'note.data.*.email' or '**.ssn'"
+            )
+        return value
+
+
+class UserPattern(_Frozen):
+    """A detector from configuration: a regular expression and a name for what it finds."""
+
+    name: str
+    """The detector's name in findings and counts (``user:<name>``)."""
+    pattern: str
+    """A Python regular expression; group 1, when present, is the part that is replaced."""
+    literals: tuple[str, ...] = ()
+    """Substrings of which one must occur before the regex runs (a speed gate); optional."""
+    ignore_case: bool = False
+    """Match without regard to case."""
+    category: Literal["secret", "pii"] = "secret"
+    """Credentials or personal data (recall is counted separately)."""
+    format: Literal["secret", "email", "phone", "card", "uuid", "ipv4"] = "secret"
+    """The token shape that replaces a match."""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            compiled = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"pattern={value!r} does not compile: {exc}") from exc
+        if compiled.match(""):
+            raise ValueError(
+                f"pattern={value!r} matches the empty string; it would match everywhere"
+            )
+        return value
+
+
+class RedactionPolicy(_Frozen):
+    """Everything that decides what redaction replaces, and with which key."""
+
+    key: KeySource = Field(default_factory=KeySource)
+    """Where the pseudonymisation key comes from."""
+    disabled_detectors: frozenset[str] = frozenset()
+    """Built-in detectors to switch off, by name (``ipv4``, ``phone``, ...)."""
+    header_denylist: frozenset[str] = DEFAULT_HEADER_DENYLIST
+    """HTTP headers whose values are masked whole (any case)."""
+    extra_headers: frozenset[str] = frozenset()
+    """Headers masked in addition to ``header_denylist``."""
+    secret_fields: tuple[str, ...] = DEFAULT_SECRET_FIELDS
+    """Key-like field names whose random-looking string values are credentials."""
+    field_rules: tuple[FieldRule, ...] = ()
+    """Fields masked whole by JSON path."""
+    user_patterns: tuple[UserPattern, ...] = ()
+    """Extra detectors from configuration."""
+
+    @field_validator("disabled_detectors")
+    @classmethod
+    def _known_detectors(cls, value: frozenset[str]) -> frozenset[str]:
+        known = set(detector_names())
+        unknown = sorted(value - known)
+        if unknown:
+            raise ValueError(
+                f"unknown detector(s) {unknown!r}; the built-in detectors are {sorted(known)!r}"
+            )
+        return value
+
+    @property
+    def headers(self) -> frozenset[str]:
+        """Every denied header name, lower case."""
+        return frozenset(h.lower() for h in self.header_denylist | self.extra_headers)
+
+    @property
+    def always_secret_fields(self) -> tuple[str, ...]:
+        return tuple(f for f in self.secret_fields if f in _ALWAYS_SECRET)
+
+    def rule_set_version(self) -> str:
+        """The built-in rule set version plus a digest of this policy (the key excluded)."""
+        data = self.model_dump(mode="json", exclude={"key"})
+        for name, value in data.items():
+            if isinstance(value, list) and name in (
+                "disabled_detectors",
+                "header_denylist",
+                "extra_headers",
+            ):
+                data[name] = sorted(value)  # frozensets: their order varies between processes
+        body = json.dumps(data, sort_keys=True).encode()
+        return f"{RULE_SET_VERSION}+{hashlib.sha256(body).hexdigest()[:12]}"

@@ -1,0 +1,225 @@
+"""Second opinions on regex matches: checksums, octet ranges, and the characters around a match.
+
+A validator is ``validate(matched, text, start, end)``; it sees the whole text so that it can
+tell a phone number from the tail of a longer run of digits.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import math
+from collections.abc import Callable
+
+__all__ = [
+    "ALNUM",
+    "B64ISH",
+    "NOT_KEYCHAR",
+    "NUMERIC_EDGE",
+    "PHONE_EDGE",
+    "Validator",
+    "all_of",
+    "aws_secret",
+    "basic",
+    "bounded",
+    "card",
+    "email",
+    "has_digit_or_long",
+    "iban",
+    "iban_ok",
+    "intl_phone",
+    "ipv4",
+    "ipv6",
+    "is_high_entropy",
+    "luhn_ok",
+    "national_phone",
+    "ssn",
+]
+
+Validator = Callable[[str, str, int, int], bool]
+"""``validate(matched, text, start, end)``: a second opinion on a regex match."""
+
+_WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_DIGITS = frozenset("0123456789")
+
+
+def bounded(before: frozenset[str], after: frozenset[str]) -> Validator:
+    """Reject a match glued to a character of ``before`` on its left or ``after`` on its right.
+
+    Punctuation (``.-/+``) only glues when a letter or digit stands beyond it, so a phone
+    number or a card at the end of a sentence still counts.
+    """
+
+    def check(_m: str, text: str, start: int, end: int) -> bool:
+        if start > 0:
+            c = text[start - 1]
+            if c in before and (c in _WORD or (start > 1 and text[start - 2] in _WORD)):
+                return False
+        if end < len(text):
+            c = text[end]
+            if c in after and (c in _WORD or (end + 1 < len(text) and text[end + 1] in _WORD)):
+                return False
+        return True
+
+    return check
+
+
+def all_of(*checks: Validator) -> Validator:
+    def check(m: str, text: str, start: int, end: int) -> bool:
+        return all(c(m, text, start, end) for c in checks)
+
+    return check
+
+
+def luhn_ok(digits: str) -> bool:
+    """True when the digit string passes the Luhn checksum."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def iban_ok(iban: str) -> bool:
+    """True when the IBAN (spaces allowed) passes the ISO 13616 mod-97 check."""
+    compact = iban.replace(" ", "").upper()
+    if not 15 <= len(compact) <= 34:
+        return False
+    rearranged = compact[4:] + compact[:4]
+    try:
+        number = int("".join(str(int(c, 36)) for c in rearranged))
+    except ValueError:
+        return False
+    return number % 97 == 1
+
+
+def is_high_entropy(value: str, *, min_length: int = 16, min_bits: float = 3.0) -> bool:
+    """Whether ``value`` looks like a random credential rather than a word or an id."""
+    if len(value) < min_length or any(c.isspace() for c in value):
+        return False
+    has_alpha = any(c.isalpha() for c in value)
+    has_digit = any(c.isdigit() for c in value)
+    if not (has_alpha and has_digit):
+        return False
+    counts: dict[str, int] = {}
+    for c in value:
+        counts[c] = counts.get(c, 0) + 1
+    n = len(value)
+    bits = -sum(k / n * math.log2(k / n) for k in counts.values())
+    return bits >= min_bits
+
+
+def has_digit_or_long(length: int) -> Validator:
+    def check(m: str, _t: str, _s: int, _e: int) -> bool:
+        return len(m) >= length or any(c in _DIGITS for c in m)
+
+    return check
+
+
+def card(m: str, text: str, start: int, _e: int) -> bool:
+    if _after_plus(text, start):
+        return False  # the digits of an international phone number
+    digits = "".join(c for c in m if c in _DIGITS)
+    if not 13 <= len(digits) <= 19 or digits[0] == "0":
+        return False  # no issued payment card starts with 0; retake's tokens do
+    seps = {c for c in m if c not in _DIGITS}
+    return len(seps) <= 1 and luhn_ok(digits)
+
+
+def _phone_digits(m: str) -> str:
+    return "".join(c for c in m if c in _DIGITS)
+
+
+def intl_phone(m: str, _t: str, _s: int, _e: int) -> bool:
+    digits = _phone_digits(m)
+    # "+999" is an unassigned country code: retake's phone tokens use it.
+    return 8 <= len(digits) <= 15 and not digits.startswith("999")
+
+
+_PHONE_RUN = frozenset("0123456789 ().-")
+
+
+def _after_plus(text: str, start: int) -> bool:
+    """Whether the digits at ``start`` continue an international ``+...`` number."""
+    i = start - 1
+    while i >= 0 and text[i] in _PHONE_RUN:
+        i -= 1
+    return i >= 0 and text[i] == "+"
+
+
+def national_phone(m: str, text: str, start: int, _e: int) -> bool:
+    return 9 <= len(_phone_digits(m)) <= 11 and not _after_plus(text, start)
+
+
+def ssn(m: str, text: str, start: int, _e: int) -> bool:
+    if _after_plus(text, start):
+        return False
+    area, group, serial = m[:3], m[4:6], m[7:]
+    # Area 000, 666 and 900-999 are never issued (retake's tokens use 666).
+    return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
+
+
+def ipv4(m: str, text: str, _s: int, end: int) -> bool:
+    if end + 1 < len(text) and text[end] == "." and text[end + 1] in _DIGITS:
+        return False  # a version string such as 1.2.3.4.5
+    parts = m.split(".")
+    if any(len(p) > 1 and p[0] == "0" for p in parts):
+        return False
+    if any(int(p) > 255 for p in parts):
+        return False
+    address = ipaddress.IPv4Address(m)
+    return not (address.is_loopback or address.is_unspecified or _is_doc_v4(address))
+
+
+_DOC_V4 = tuple(
+    ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+)
+_DOC_V6 = ipaddress.IPv6Network("2001:db8::/32")
+
+
+def _is_doc_v4(address: ipaddress.IPv4Address) -> bool:
+    return any(address in net for net in _DOC_V4)
+
+
+def ipv6(m: str, _t: str, _s: int, _e: int) -> bool:
+    if m.count(":") < 2 or sum(1 for g in m.split(":") if g) < 3:
+        return False
+    try:
+        address = ipaddress.IPv6Address(m)
+    except ValueError:
+        return False
+    return not (address.is_loopback or address.is_unspecified or address in _DOC_V6)
+
+
+def basic(m: str, _t: str, _s: int, _e: int) -> bool:
+    try:
+        raw = base64.b64decode(m + "=" * (-len(m) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return b":" in raw and any(c.isupper() or c.isdigit() or c in "+/=" for c in m)
+
+
+def aws_secret(m: str, _t: str, _s: int, _e: int) -> bool:
+    return (
+        any(c.isupper() for c in m) and any(c.islower() for c in m) and any(c.isdigit() for c in m)
+    )
+
+
+def iban(m: str, _t: str, _s: int, _e: int) -> bool:
+    return iban_ok(m)
+
+
+def email(m: str, _t: str, _s: int, _e: int) -> bool:
+    return not m.lower().endswith("@redacted.example")
+
+
+NOT_KEYCHAR = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+B64ISH = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+=")
+ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+NUMERIC_EDGE = frozenset("0123456789-.")
+PHONE_EDGE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-./")

@@ -1,0 +1,610 @@
+"""The walk over JSON-like values: every string, wherever it is, with its path.
+
+One walker serves both jobs. Redacting, it returns a new value with tokens in place of
+sensitive spans (the very same object where nothing changed, so callers can tell cheaply).
+Scanning, it returns nothing new and records a finding for everything it would have replaced.
+
+Values it cannot process are masked whole when redacting (fail closed): bytes that are not
+UTF-8, text that starts like JSON but does not parse, a value under a field rule.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, unquote_plus
+
+from ._detectors import BUILTIN_DETECTORS, Category, Detector, Match
+from ._findings import Finding, preview
+from ._matching import DetectorSet
+from ._paths import CompiledRules, State, format_path
+from ._policy import RedactionPolicy
+from ._pseudo import Pseudonymiser
+from ._tokens import is_format_token, is_token
+from ._validators import is_high_entropy
+
+__all__ = ["Engine", "Tally", "Walker"]
+
+EVENT_HEADS = (
+    "user",
+    "model",
+    "tool_call",
+    "permission",
+    "tool_result",
+    "output",
+    "error",
+    "note",
+    "header",
+)
+_JSON_AFTER_BRACKET = frozenset('{["-0123456789tfn]')
+_URL = re.compile(r"(?:[a-zA-Z][a-zA-Z0-9+.-]*://|/)[^\s?#]*\?[^\s#]*=[^\s]*\Z")
+_MAX_GUNZIP = 64 * 1024 * 1024
+_HEADER_KEYS = frozenset({"headers", "Headers", "HEADERS", "header_map"})
+_CACHE_LIMIT = 200_000
+_MAX_ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A policy compiled for walking: detector list, header set, field names, path rules."""
+
+    policy: RedactionPolicy
+    detectors: DetectorSet
+    headers: frozenset[str]
+    rules: CompiledRules
+    secret_fields: tuple[str, ...]
+    always_secret: tuple[str, ...]
+    has_user_patterns: bool = False
+    """User regexes may read the NUL that joins strings for the screen: walk one by one."""
+
+    @classmethod
+    def compile(cls, policy: RedactionPolicy) -> Engine:
+        detectors = [d for d in BUILTIN_DETECTORS if d.name not in policy.disabled_detectors]
+        for up in policy.user_patterns:
+            flags = re.IGNORECASE if up.ignore_case else 0
+            pattern = re.compile(up.pattern, flags)
+            detectors.append(
+                Detector(
+                    name=f"user:{up.name}",
+                    category=Category(up.category),
+                    pattern=pattern,
+                    literals=tuple(lit.lower() for lit in up.literals)
+                    if up.ignore_case
+                    else up.literals,
+                    fold_case=up.ignore_case,
+                    group=1 if pattern.groups >= 1 else 0,
+                    token=up.format,
+                    user=True,
+                )
+            )
+        return cls(
+            policy=policy,
+            detectors=DetectorSet(detectors),
+            headers=policy.headers,
+            rules=CompiledRules([r.path for r in policy.field_rules], EVENT_HEADS),
+            secret_fields=policy.secret_fields,
+            always_secret=policy.always_secret_fields,
+            has_user_patterns=bool(policy.user_patterns),
+        )
+
+
+@dataclass
+class Tally:
+    """What one redaction run replaced: counts per detector and the values masked whole."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    masked_whole: list[str] = field(default_factory=list)
+
+
+_NOT_JSON = object()
+_BROKEN = object()
+_JSON_START = frozenset("{[ \t\r\n")
+
+
+def _parse_json_text(s: str) -> Any:
+    """The value of JSON text in ``s``; ``_NOT_JSON`` when it does not look like JSON, and
+    ``_BROKEN`` when it looks like JSON but does not parse (the caller fails closed)."""
+    body = s.strip()
+    if len(body) < 2:
+        return _NOT_JSON
+    if body[0] == "{":
+        inner = body[1:].lstrip()
+        if not inner or inner[0] not in '"}':
+            return _NOT_JSON
+    elif body[0] == "[":
+        inner = body[1:].lstrip()
+        if body[-1] != "]" or not inner or inner[0] not in _JSON_AFTER_BRACKET:
+            return _NOT_JSON
+    else:
+        return _NOT_JSON
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return _BROKEN
+
+
+def _norm_key(key: str) -> str:
+    return key.lower().replace("-", "").replace("_", "").replace(" ", "")
+
+
+class Walker:
+    """One walk over one value; see the module docstring. ``pseudo is None`` means scanning."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        pseudo: Pseudonymiser | None,
+        tally: Tally,
+        *,
+        text_cache: dict[str, tuple[str, tuple[tuple[str, str], ...]]] | None = None,
+        field_cache: dict[str, int] | None = None,
+    ) -> None:
+        self.e = engine
+        self.pseudo = pseudo
+        self.tally = tally
+        self.findings: list[Finding] = []
+        self.prefix = ""
+        self.path: list[str | int] = []
+        self._text_cache = text_cache if text_cache is not None else {}
+        self._field_cache = field_cache if field_cache is not None else {}
+        self.dset = engine.detectors
+        self._parsed: dict[str, Any] = {}
+        self._needs_walk = False
+        self._flagged: set[str] = set()
+        """Screened strings something fired on: only these may use the narrowed ``dset``."""
+
+    # --- entry ---------------------------------------------------------------------------
+
+    def run(self, value: Any, prefix: str, labels: tuple[str, ...] = ()) -> Any:
+        self.prefix = prefix
+        self.path = []
+        states = self.e.rules.root
+        if labels and self.e.rules:
+            states = states + self.e.rules.for_labels(labels)
+        self.dset = self.e.detectors
+        if (
+            type(value) is not str
+            and not self.e.has_user_patterns
+            and not self._screen(value)
+            and not states
+            and not self.e.rules.has_heads
+        ):
+            return value  # no string fires, and nothing else (headers, keys) applies
+        return self.value(value, states, None)
+
+    def _screen(self, value: Any) -> bool:
+        """Look at every string of ``value`` in one pass before walking it.
+
+        Calling the detectors once per string costs more in overhead than in matching, so
+        the strings the walk will read as text (values, keys, and those inside JSON text) are
+        joined and screened together; the ones nothing fires on are marked clean in the
+        cache, and the walk looks only at the others, with the detectors narrowed to the
+        literals present. Text the walk decodes on the way (bytes, percent-encoded query
+        values) is not screened and meets every detector. Returns whether the value needs
+        walking at all: something fired, or it holds headers, key-like fields, bytes, query
+        strings or broken JSON text.
+        """
+        found: dict[str, None] = {}
+        self._needs_walk = False
+        self._collect(value, found)
+        if not found:
+            return self._needs_walk
+        strings = list(found)
+        self.dset, flagged = self.e.detectors.screen(strings)
+        self._flagged = {strings[i] for i in flagged}
+        cache = self._text_cache
+        clean: tuple[tuple[str, str], ...] = ()
+        for i, text in enumerate(strings):
+            if i not in flagged:
+                cache[text] = (text, clean)
+        return self._needs_walk or bool(flagged)
+
+    def _collect(self, v: Any, out: dict[str, None]) -> None:
+        t = type(v)
+        if t is str:
+            if not v or v in out:
+                return
+            hit = self._text_cache.get(v)
+            if hit is not None:
+                if hit[1]:
+                    self._needs_walk = True  # seen before, and something fired on it
+                return
+            if v[0] in _JSON_START:
+                parsed = _parse_json_text(v)
+                if parsed is _BROKEN:
+                    self._needs_walk = True  # masked whole (or, scanning, read as text)
+                    return
+                if parsed is not _NOT_JSON:
+                    self._parsed[v] = parsed
+                    self._collect(parsed, out)
+                    return
+            if "?" in v and "=" in v and _URL.match(v):
+                self._needs_walk = True
+                return
+            out[v] = None
+        elif t is dict:
+            fields = self._field_cache
+            for k, x in v.items():
+                if type(k) is str:
+                    self._collect(k, out)
+                    if k in _HEADER_KEYS or (fields.get(k) != 0 and self._field_kind(k)):
+                        self._needs_walk = True
+                self._collect(x, out)
+        elif t is list or t is tuple:
+            for x in v:
+                self._collect(x, out)
+        elif t is bytes or t is bytearray:
+            self._needs_walk = True
+
+    def where(self) -> str:
+        return format_path(self.prefix, self.path)
+
+    # --- recording -----------------------------------------------------------------------
+
+    def _whole(self, value: Any, detector: str, kind: str, *, fail_closed: bool = False) -> Any:
+        """Mask ``value`` entirely (or, scanning, report it)."""
+        if isinstance(value, str) and (is_token(value) or is_format_token(value)):
+            return value
+        if isinstance(value, (bytes, bytearray)):
+            text = value.hex()
+        elif isinstance(value, str):
+            text = value
+        else:
+            text = json.dumps(value, sort_keys=True, default=repr)
+        if self.pseudo is None:
+            self.findings.append(
+                Finding(path=self.where(), detector=detector, preview=preview(text))
+            )
+            return value
+        self.tally.counts[detector] += 1
+        if fail_closed:
+            self.tally.masked_whole.append(f"{self.where()} ({detector})")
+        token = self.pseudo.token("secret", kind, text)
+        return token.encode() if isinstance(value, (bytes, bytearray)) else token
+
+    # --- structure -----------------------------------------------------------------------
+
+    def value(self, v: Any, states: tuple[State, ...], key: str | None) -> Any:
+        if states:
+            done = self.e.rules.complete(states)
+            if done is not None:
+                return self._whole(v, f"field:{self.e.rules.text(done)}", "field")
+        t = type(v)
+        if t is str:
+            return self.string(v, states, key) if v else v
+        if t is dict:
+            return self.mapping(v, states)
+        if t is list or t is tuple:
+            return self.sequence(v, states, key)
+        if t is bytes or t is bytearray:
+            return self.blob(v, states, key)
+        return v
+
+    # The two loops below are the hot path of every redaction: they avoid attribute lookups
+    # and calls for the common cases (plain numbers, strings already seen, no field rules).
+
+    def mapping(self, d: dict[Any, Any], states: tuple[State, ...]) -> Any:
+        rules = self.e.rules
+        if rules.has_heads:
+            extra = rules.activate(d)
+            if extra:
+                states = states + extra
+                done = rules.complete(states)
+                if done is not None:
+                    return self._whole(d, f"field:{rules.text(done)}", "field")
+        out: dict[Any, Any] | None = None
+        path = self.path
+        cache = self._text_cache
+        fields = self._field_cache
+        for i, (k, v) in enumerate(d.items()):
+            tk = type(k)
+            tv = type(v)
+            if tk is str and not states:
+                hit = cache.get(k)
+                nk = k if (hit is not None and not hit[1]) or not k else self._key_text(k)
+                if tv is str:
+                    hit = cache.get(v)
+                    if not v or (hit is not None and not hit[1] and fields.get(k) == 0):
+                        nv = v
+                    else:
+                        path.append(k)
+                        nv = self.string(v, states, k)
+                        path.pop()
+                elif tv is int or tv is float or tv is bool or v is None:
+                    nv = v
+                else:
+                    path.append(k)
+                    if k in _HEADER_KEYS and (tv is dict or tv is list):
+                        nv = self.headers(v, states)
+                    else:
+                        nv = self.value(v, states, k)
+                    path.pop()
+            else:
+                path.append(k if tk is str or tk is int else repr(k))
+                child = rules.step(states, k) if states else states
+                nk = self._key_text(k) if tk is str and k else k
+                if tk is str and k in _HEADER_KEYS and (tv is dict or tv is list):
+                    nv = self.headers(v, child)
+                else:
+                    nv = self.value(v, child, k if tk is str else None)
+                path.pop()
+            if out is None and (nk is not k or nv is not v):
+                out = dict(list(d.items())[:i])
+            if out is not None:
+                out[nk] = nv
+        return d if out is None else out
+
+    def _key_text(self, k: str) -> str:
+        self.path.append(k)
+        try:
+            return self.text(k)
+        finally:
+            self.path.pop()
+
+    def sequence(
+        self, seq: list[Any] | tuple[Any, ...], states: tuple[State, ...], key: str | None
+    ) -> Any:
+        out: list[Any] | None = None
+        path = self.path
+        cache = self._text_cache
+        for i, v in enumerate(seq):
+            tv = type(v)
+            if states:
+                path.append(i)
+                nv = self.value(v, self.e.rules.step(states, i), key)
+                path.pop()
+            elif tv is int or tv is float or tv is bool or v is None:
+                nv = v
+            elif tv is str and key is None:
+                hit = cache.get(v)
+                if hit is not None and not hit[1]:
+                    nv = v
+                else:
+                    path.append(i)
+                    nv = self.string(v, states, key) if v else v
+                    path.pop()
+            else:
+                path.append(i)
+                nv = self.value(v, states, key)
+                path.pop()
+            if out is None and nv is not v:
+                out = list(seq[:i])
+            if out is not None:
+                out.append(nv)
+        if out is None:
+            return seq
+        return tuple(out) if isinstance(seq, tuple) else out
+
+    def headers(self, h: dict[Any, Any] | list[Any], states: tuple[State, ...]) -> Any:
+        """An HTTP header map (``{name: value or [values]}`` or ``[[name, value], ...]``)."""
+        denied = self.e.headers
+        if isinstance(h, list):
+            pairs_ok = all(
+                isinstance(p, (list, tuple)) and len(p) == 2 and isinstance(p[0], str) for p in h
+            )
+            if not pairs_ok:
+                return self.sequence(h, states, "headers")
+            out: list[Any] = []
+            changed = False
+            for i, (name, val) in enumerate(h):
+                self.path.append(i)
+                self.path.append(1)
+                nv = (
+                    self._header(name, val) if name.lower() in denied else self.value(val, (), name)
+                )
+                self.path.pop()
+                self.path.pop()
+                changed = changed or nv is not val
+                out.append(type(h[i])((name, nv)))
+            return out if changed else h
+        result: dict[Any, Any] = {}
+        changed = False
+        for name, val in h.items():
+            self.path.append(name)
+            child = self.e.rules.step(states, name) if states else states
+            if isinstance(name, str) and name.lower() in denied:
+                nv = self._header(name, val)
+            else:
+                nv = self.value(val, child, name if isinstance(name, str) else None)
+            self.path.pop()
+            changed = changed or nv is not val
+            result[name] = nv
+        return result if changed else h
+
+    def _header(self, name: str, val: Any) -> Any:
+        detector = f"header:{name.lower()}"
+        if isinstance(val, list):
+            out = []
+            for i, item in enumerate(val):
+                self.path.append(i)
+                out.append(self._whole(item, detector, name))
+                self.path.pop()
+            return val if all(a is b for a, b in zip(out, val, strict=True)) else out
+        return self._whole(val, detector, name)
+
+    # --- strings -------------------------------------------------------------------------
+
+    def _field_kind(self, key: str) -> int:
+        """0: an ordinary field; 1: holds random-looking credentials; 2: always a secret."""
+        hit = self._field_cache.get(key)
+        if hit is None:
+            norm = _norm_key(key)
+            if norm.endswith(self.e.always_secret):
+                hit = 2
+            elif norm.endswith(self.e.secret_fields):
+                hit = 1
+            else:
+                hit = 0
+            self._field_cache[key] = hit
+        return hit
+
+    def string(self, s: str, states: tuple[State, ...], key: str | None) -> Any:
+        if not s:
+            return s
+        if key is not None:
+            fk = self._field_cache.get(key)
+            if fk is None:
+                fk = self._field_kind(key)
+            if fk and not is_token(s) and (fk == 2 or is_high_entropy(s)):
+                return self._whole(s, "secret_field", "secret")
+        first = s[0]
+        if first in "{[ \t\r\n":
+            parsed = self._json_in_string(s, states, key)
+            if parsed is not None:
+                return parsed
+        return self.text(s)
+
+    def _json_in_string(self, s: str, states: tuple[State, ...], key: str | None) -> Any:
+        """Walk JSON text inside a string; ``None`` when ``s`` does not look like JSON."""
+        parsed = self._parsed.get(s, _NOT_JSON)
+        if parsed is _NOT_JSON:
+            parsed = _parse_json_text(s)
+        if parsed is _NOT_JSON:
+            return None
+        body = s
+        if parsed is _BROKEN:
+            if self.pseudo is None:
+                return self.text(s)  # scanning: read it as text, it is all we can do
+            return self._whole(s, "unparseable_json", "unparseable", fail_closed=True)
+        new = self.value(parsed, states, key)
+        if new is parsed:
+            if not states and self.pseudo is not None:
+                self._text_cache[s] = (s, ())  # clean wherever it appears: skip it next time
+            return s
+        compact = ", " not in body and ": " not in body
+        return json.dumps(
+            new,
+            ensure_ascii=s.isascii(),
+            separators=(",", ":") if compact else None,
+        )
+
+    def text(self, s: str) -> str:
+        """Detectors over free text (and URL query values); cached per distinct string."""
+        cache = self._text_cache
+        hit = cache.get(s)
+        if hit is None:
+            hit = self._text_uncached(s)
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[s] = hit
+        result, fired = hit
+        if not fired:
+            return s
+        if fired:
+            if self.pseudo is None:
+                where = self.where()
+                self.findings.extend(Finding(path=where, detector=d, preview=p) for d, p in fired)
+            else:
+                self.tally.counts.update(d for d, _ in fired)
+        return result
+
+    def _text_uncached(self, s: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+        fired: list[tuple[str, str]] = []
+        s2 = self._query(s, fired) if "?" in s and "=" in s and _URL.match(s) else s
+        # Narrowed detectors only for text that was screened; anything else meets them all.
+        dset = self.dset if s2 in self._flagged else self.e.detectors
+        matches = dset.find(s2)
+        if not matches:
+            return (s if s2 == s else s2), tuple(fired)
+        out = self._replace(s2, matches, fired)
+        if self.pseudo is None:
+            return s, tuple(fired)
+        # A format-preserving token can, by chance, join the digits around it into something
+        # a detector reads as new (a card number across the boundary). Redact until nothing
+        # fires, so the output scans clean and redacting it again changes nothing.
+        for _ in range(_MAX_ROUNDS):
+            again = self.e.detectors.find(out)
+            if not again:
+                return out, tuple(fired)
+            out = self._replace(out, again, fired)
+        fired.append(("unsettled_text", preview(s)))
+        self.tally.masked_whole.append(f"{self.where()} (unsettled_text)")
+        return self.pseudo.token("secret", "text", s), tuple(fired)
+
+    def _replace(self, s: str, matches: list[Match], fired: list[tuple[str, str]]) -> str:
+        pseudo = self.pseudo
+        parts: list[str] = []
+        pos = 0
+        for m in matches:
+            found = s[m.start : m.end]
+            fired.append((m.detector.name, preview(found)))
+            if pseudo is not None:
+                parts.append(s[pos : m.start])
+                parts.append(pseudo.token(m.detector.token, m.detector.name, found))
+                pos = m.end
+        if pseudo is None:
+            return s
+        parts.append(s[pos:])
+        return "".join(parts)
+
+    def _query(self, url: str, fired: list[tuple[str, str]]) -> str:
+        """Redact each query parameter's decoded value; leave the others byte for byte."""
+        base, _, query = url.partition("?")
+        out: list[str] = []
+        changed = False
+        for piece in query.split("&"):
+            name, eq, raw = piece.partition("=")
+            if not eq or not raw:
+                out.append(piece)
+                continue
+            value = unquote_plus(raw)
+            if (
+                self._field_kind(unquote_plus(name))
+                and not is_token(value)
+                and (self._field_kind(unquote_plus(name)) == 2 or len(value) >= 8)
+            ):
+                fired.append(("secret_query", preview(value)))
+                new = (
+                    self.pseudo.token("secret", "secret", value)
+                    if self.pseudo is not None
+                    else value
+                )
+            else:
+                matches = self.e.detectors.find(value)
+                if not matches:
+                    out.append(piece)
+                    continue
+                new_parts: list[str] = []
+                pos = 0
+                for m in matches:
+                    found = value[m.start : m.end]
+                    fired.append((m.detector.name, preview(found)))
+                    new_parts.append(value[pos : m.start])
+                    new_parts.append(
+                        self.pseudo.token(m.detector.token, m.detector.name, found)
+                        if self.pseudo is not None
+                        else found
+                    )
+                    pos = m.end
+                new_parts.append(value[pos:])
+                new = "".join(new_parts)
+            if new != value:
+                changed = True
+                out.append(f"{name}={quote(new, safe='@:<>/')}")
+            else:
+                out.append(piece)
+        return f"{base}?{'&'.join(out)}" if changed else url
+
+    def blob(self, b: bytes | bytearray, states: tuple[State, ...], key: str | None) -> Any:
+        """Bytes: gunzip when gzip, decode as UTF-8, walk as a string, encode back."""
+        raw = bytes(b)
+        gz = raw[:2] == b"\x1f\x8b"
+        try:
+            if gz:
+                d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                raw = d.decompress(raw, _MAX_GUNZIP)
+                if d.unconsumed_tail:
+                    raise ValueError("gzip body too large to inspect")
+            text = raw.decode("utf-8")
+        except (ValueError, zlib.error, EOFError):
+            return self._whole(b, "undecodable", "undecodable", fail_closed=True)
+        new = self.string(text, states, key)
+        if new is text or new == text:
+            return b
+        data = new.encode("utf-8")
+        return gzip.compress(data, mtime=0) if gz else data

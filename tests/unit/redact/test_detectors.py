@@ -1,0 +1,135 @@
+"""Each detector finds what it should, and leaves alone what looks close but is not."""
+
+from __future__ import annotations
+
+import pytest
+
+from retake.redact import BUILTIN_DETECTORS, detector_names
+from retake.redact._matching import BUILTIN_SET
+from retake.redact._validators import iban_ok, is_high_entropy, luhn_ok
+
+
+def fired(text: str) -> list[tuple[str, str]]:
+    return [(m.detector.name, text[m.start : m.end]) for m in BUILTIN_SET.find(text)]
+
+
+POSITIVE = [
+    (
+        "openai_key",
+        "key sk-abcdefghijklmnopqrstuvwx1234567890ABCDEFGHIJKL ok",
+        "sk-abcdefghijklmnopqrstuvwx1234567890ABCDEFGHIJKL",
+    ),
+    (
+        "openai_key",
+        "sk-proj-Ab3_dEf-GhIjKlMnOpQrStUvWxYz0123",
+        "sk-proj-Ab3_dEf-GhIjKlMnOpQrStUvWxYz0123",
+    ),
+    (
+        "anthropic_key",
+        "x=sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWx_yz-0123456789",
+        "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWx_yz-0123456789",
+    ),
+    ("aws_access_key", "id AKIAIOSFODNN7EXAMPLE.", "AKIAIOSFODNN7EXAMPLE"),
+    (
+        "aws_secret_key",
+        "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    ),
+    (
+        "github_token",
+        "token ghp_0123456789abcdefghijABCDEFGHIJ012345",
+        "ghp_0123456789abcdefghijABCDEFGHIJ012345",
+    ),
+    ("slack_token", "xoxb-123456789012-abcdefABCDEF", "xoxb-123456789012-abcdefABCDEF"),
+    (
+        "google_api_key",
+        "AIzaSyA-0123456789abcdefghijklmnopqrstu",
+        "AIzaSyA-0123456789abcdefghijklmnopqrstu",
+    ),
+    ("stripe_key", "sk_live_0123456789abcdefABCD", "sk_live_0123456789abcdefABCD"),
+    (
+        "jwt",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N",
+    ),
+    ("authorization", "Authorization: Bearer abc.def-123", "Bearer abc.def-123"),
+    ("bearer", "use Bearer 0123456789abcdefXYZ now", "0123456789abcdefXYZ"),
+    ("basic_auth", "Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
+    ("cookie", "Cookie: sid=abc; theme=dark", "sid=abc; theme=dark"),
+    (
+        "private_key",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",
+    ),
+    (
+        "private_key",
+        "-----BEGIN EC PRIVATE KEY-----\nMHcC (truncated",
+        "-----BEGIN EC PRIVATE KEY-----\nMHcC (truncated",
+    ),
+    ("url_password", "redis://user:s3cr3t@cache:6379/0", "s3cr3t"),
+    ("secret_assignment", "DB_PASSWORD=hunter2hunter2", "hunter2hunter2"),
+    ("email", "Write to mia.li3818@example.com.", "mia.li3818@example.com"),
+    ("phone", "call +44 20 7946 0958 today", "+44 20 7946 0958"),
+    ("phone", "call (415) 555-2671.", "(415) 555-2671"),
+    ("phone", "call 415-555-2671", "415-555-2671"),
+    ("phone", "ring 020 7946 0958", "020 7946 0958"),
+    ("card", "card 4111 1111 1111 1111.", "4111 1111 1111 1111"),
+    ("card", "card 4012-8888-8888-1881", "4012-8888-8888-1881"),
+    ("card", "amex 378282246310005", "378282246310005"),
+    ("iban", "to GB82 WEST 1234 5698 7654 32 now", "GB82 WEST 1234 5698 7654 32"),
+    ("iban", "DE89370400440532013000", "DE89370400440532013000"),
+    ("ssn", "ssn 123-45-6789", "123-45-6789"),
+    ("ipv4", "from 81.2.69.160 at", "81.2.69.160"),
+    ("ipv6", "from 2a00:1450:4001:82a::200e via", "2a00:1450:4001:82a::200e"),
+    ("ipv6", "2607:f8b0:4005:80a:0:0:0:200e", "2607:f8b0:4005:80a:0:0:0:200e"),
+]
+
+
+@pytest.mark.parametrize(("detector", "text", "match"), POSITIVE)
+def test_detector_finds(detector: str, text: str, match: str) -> None:
+    assert (detector, match) in fired(text)
+
+
+NEGATIVE = [
+    "mia_li_3668",
+    "reservation OI5L9G on flight HAT136 from JFK to SEA on 2024-05-20 at 15:00:00",
+    "certificate_7504069 and credit_card_4421486 pay $1,234.56",
+    "Basic economy flights cannot be modified; basic information is public",
+    "the task-scheduler and disk-cleanup-utility-for-windows-servers",
+    "max_tokens: 1024, bearer token authentication is described below",
+    "version 1.2.3.4.5 and 10.0.0 and 127.0.0.1 and 192.0.2.44",
+    "card 4111 1111 1111 1112 fails Luhn; 0468 8617 5506 1058 starts with 0",
+    "ssn 666-12-3456 and 000-12-3456 are never issued",
+    "call +999 123 456 7890 or 00 12 34 56 78",
+    "std::vector<int>::iterator and a::b",
+    "gt_data_hash ea1402bc4f27311c55d06e318cef7d22ed1f33431a33ada16db71c4177283103",
+    "call_I3WHVqSB8LfMWiSb44Q4ohBh toolu_0167cfEnoQaPviGdVXA95zcu",
+    "user-1a2b3c4d5e@redacted.example and <REDACTED:openai_key:0a1b2c3d>",
+    "zip 77243, total 523, 3 bags, seat 12A, gate B22",
+]
+
+
+@pytest.mark.parametrize("text", NEGATIVE)
+def test_detector_leaves_alone(text: str) -> None:
+    assert fired(text) == []
+
+
+def test_overlap_prefers_the_secret_over_personal_data() -> None:
+    assert fired("postgres://admin:hunter22@db.example.com/x") == [("url_password", "hunter22")]
+
+
+def test_validators() -> None:
+    assert luhn_ok("4111111111111111")
+    assert not luhn_ok("4111111111111112")
+    assert iban_ok("GB82 WEST 1234 5698 7654 32")
+    assert not iban_ok("GB83 WEST 1234 5698 7654 32")
+    assert is_high_entropy("q8Zr2LmX0pT7vN4kS1wE")
+    assert not is_high_entropy("aaaaaaaaaaaaaaaaaaaa1")
+    assert not is_high_entropy("this is a sentence 123")
+
+
+def test_names_are_unique_per_kind() -> None:
+    names = detector_names()
+    assert len(names) == len(set(names))
+    assert set(names) == {d.name for d in BUILTIN_DETECTORS}
+    assert {"openai_key", "email", "phone", "card", "iban", "ssn", "ipv4", "ipv6"} <= set(names)

@@ -1,0 +1,249 @@
+"""The walk: every string, wherever it is, with its path; fail closed where it cannot read."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from retake.redact import (
+    FieldRule,
+    RedactionKey,
+    RedactionPolicy,
+    Redactor,
+    Tally,
+    UserPattern,
+    scan,
+)
+
+KEY = RedactionKey(b"walk-test-key-0123456789abcdefgh", "given")
+SRC = str(Path(__file__).resolve().parents[3] / "src")
+EMAIL = "mia.li3818@example.com"
+
+
+def redact(value: Any, policy: RedactionPolicy | None = None) -> Any:
+    return Redactor(policy, key=KEY).redact(value)
+
+
+def test_nothing_to_do_returns_the_same_object() -> None:
+    value = {"user_id": "mia_li_3668", "flights": [{"number": "HAT136", "price": 523}]}
+    assert redact(value) is value
+
+
+def test_nested_values_and_paths() -> None:
+    value = {"events": [{"kind": "user", "text": f"I am {EMAIL}"}, {"n": 1}]}
+    out = redact(value)
+    assert EMAIL not in json.dumps(out)
+    assert out["events"][1] is value["events"][1]
+    [finding] = scan(value)
+    assert finding.path == "events[0].text"
+    assert finding.detector == "email"
+    assert len(finding.preview) <= 4
+    assert EMAIL.startswith(finding.preview)
+
+
+def test_json_inside_a_string_is_parsed_redacted_and_reencoded() -> None:
+    inner = {"email": EMAIL, "ok": True}
+    for text in (json.dumps(inner), json.dumps(inner, separators=(",", ":"))):
+        out = redact({"content": text})["content"]
+        assert EMAIL not in out
+        parsed = json.loads(out)
+        assert parsed["ok"] is True
+        assert parsed["email"].endswith("@redacted.example")
+        assert (", " in out) == (", " in text)
+    assert scan({"content": json.dumps(inner)})[0].path == "content.email"
+
+
+def test_json_that_half_parses_is_masked_whole() -> None:
+    tally = Tally()
+    out = Redactor(key=KEY).redact({"content": '{"email": "x", "rest": '}, tally=tally)
+    assert out["content"].startswith("<REDACTED:unparseable:")
+    assert tally.masked_whole == ["content (unparseable_json)"]
+
+
+def test_text_that_only_looks_like_brackets_is_read_as_text() -> None:
+    for text in ("[INFO] started", "{name} is a placeholder", "[1] footnote"):
+        assert redact(text) == text
+
+
+def test_bytes_are_decoded_and_undecodable_bytes_masked_whole() -> None:
+    out = redact({"body": f"mail {EMAIL}".encode()})
+    assert isinstance(out["body"], bytes)
+    assert EMAIL.encode() not in out["body"]
+    masked = redact({"body": b"\xff\xfe\x00binary"})
+    assert masked["body"].startswith(b"<REDACTED:undecodable:")
+    assert redact(masked) == masked
+    assert scan({"body": b"\xff\xfe"})[0].detector == "undecodable"
+
+
+def test_gzip_bodies_are_read() -> None:
+    body = gzip.compress(json.dumps({"email": EMAIL}).encode())
+    out = redact({"body": {"string": body}})
+    data = gzip.decompress(out["body"]["string"])
+    assert EMAIL.encode() not in data
+    clean = gzip.compress(b'{"ok": true}')
+    assert redact({"b": clean})["b"] is clean
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": "Bearer abcdef", "Accept": "json"},
+        {"authorization": ["Bearer abcdef"], "accept": ["json"]},
+        [["Authorization", "Bearer abcdef"], ["Accept", "json"]],
+    ],
+)
+def test_denied_headers_are_masked_whole(headers: Any) -> None:
+    out = redact({"request": {"headers": headers}})
+    text = json.dumps(out)
+    assert "abcdef" not in text
+    assert "json" in text
+    findings = scan({"request": {"headers": headers}})
+    assert [f.detector for f in findings] == ["header:authorization"]
+
+
+def test_extra_headers_from_policy() -> None:
+    policy = RedactionPolicy(extra_headers=frozenset({"X-Tenant"}))
+    out = redact({"headers": {"x-tenant": "acme-prod"}}, policy)
+    assert out["headers"]["x-tenant"].startswith("<REDACTED:x-tenant:")
+
+
+def test_query_strings() -> None:
+    email = EMAIL.replace("@", "%40")
+    url = f"https://api.example.com/v1/find?api_key=abcd1234efgh5678&email={email}&q=hi+there"
+    out = redact(url)
+    assert "abcd1234efgh5678" not in out
+    assert "mia.li3818" not in out
+    assert out.endswith("&q=hi+there")
+    assert redact(out) == out
+
+
+def test_secret_fields() -> None:
+    value = {
+        "password": "hunter2",
+        "client_secret": "x",
+        "api_key": "q8Zr2LmX0pT7vN4kS1wE",
+        "token_type": "Bearer",
+        "max_tokens": 1024,
+        "next_token": "short",
+        "auth": {"password": "pw"},
+    }
+    out = redact(value)
+    assert out["password"].startswith("<REDACTED:secret:")
+    assert out["client_secret"].startswith("<REDACTED:secret:")
+    assert out["api_key"].startswith("<REDACTED:secret:")
+    assert out["token_type"] == "Bearer"
+    assert out["max_tokens"] == 1024
+    assert out["next_token"] == "short"
+    assert out["auth"]["password"].startswith("<REDACTED:secret:")
+
+
+def test_field_rule_masks_the_field_of_one_tool_everywhere() -> None:
+    policy = RedactionPolicy(field_rules=(FieldRule(path="tool_call[send_email].arguments.body"),))
+    call = {"kind": "tool_call", "tool": "send_email", "arguments": {"to": "a", "body": "hello"}}
+    other = {"kind": "tool_call", "tool": "log", "arguments": {"body": "hello"}}
+    in_model = {
+        "kind": "model",
+        "response": {
+            "tool_calls": [
+                {"id": "c1", "name": "send_email", "arguments": {"body": "hello", "to": "a"}}
+            ]
+        },
+    }
+    raw_openai = {"function": {"name": "send_email", "arguments": '{"body": "hello"}'}}
+    out = redact([call, other, in_model, raw_openai], policy)
+    assert out[0]["arguments"]["body"].startswith("<REDACTED:field:")
+    assert out[0]["arguments"]["to"] == "a"
+    assert out[1] is other
+    assert out[2]["response"]["tool_calls"][0]["arguments"]["body"].startswith("<REDACTED:field:")
+    assert "hello" not in out[3]["function"]["arguments"]
+    findings = scan([call], policy=policy)
+    assert [f.detector for f in findings] == ["field:tool_call[send_email].arguments.body"]
+    assert redact(out, policy) == out
+
+
+def test_field_rule_wildcards() -> None:
+    policy = RedactionPolicy(field_rules=(FieldRule(path="**.notes"), FieldRule(path="a[*].b")))
+    out = redact({"x": {"y": {"notes": {"any": 1}}}, "a": [{"b": 1, "c": 2}]}, policy)
+    assert out["x"]["y"]["notes"].startswith("<REDACTED:field:")
+    assert out["a"][0]["b"].startswith("<REDACTED:field:")
+    assert out["a"][0]["c"] == 2
+
+
+def test_bad_field_rule_path_is_refused() -> None:
+    with pytest.raises(ValidationError, match="not a field path"):
+        FieldRule(path="a..b")
+
+
+def test_user_patterns() -> None:
+    policy = RedactionPolicy(
+        user_patterns=(UserPattern(name="ticket", pattern=r"TCK-\d{6}", literals=("TCK-",)),)
+    )
+    out = redact("see TCK-123456", policy)
+    assert out.startswith("see <REDACTED:user_ticket:")
+    assert scan("see TCK-123456", policy=policy)[0].detector == "user:ticket"
+    with pytest.raises(ValidationError, match="does not compile"):
+        UserPattern(name="bad", pattern="(")
+    with pytest.raises(ValidationError, match="empty string"):
+        UserPattern(name="bad", pattern="x*")
+
+
+def test_disabled_detectors() -> None:
+    policy = RedactionPolicy(disabled_detectors=frozenset({"ipv4"}))
+    assert redact("from 81.2.69.160", policy) == "from 81.2.69.160"
+    with pytest.raises(ValidationError, match="unknown detector"):
+        RedactionPolicy(disabled_detectors=frozenset({"nope"}))
+
+
+def test_counts_in_the_manifest() -> None:
+    r = Redactor(key=KEY)
+    r.redact({"a": EMAIL, "b": f"{EMAIL} and AKIAIOSFODNN7EXAMPLE", "headers": {"Cookie": "x"}})
+    m = r.manifest()
+    assert m.applied
+    assert m.counts == {"aws_access_key": 1, "email": 2, "header:cookie": 1}
+    assert m.rule_set_version and m.rule_set_version.startswith("1+")
+
+
+def test_dict_keys_are_redacted_too() -> None:
+    out = redact({EMAIL: 1})
+    assert EMAIL not in json.dumps(out)
+
+
+def test_too_deep_is_a_redaction_error() -> None:
+    from retake.errors import RedactionError
+
+    value: Any = "x"
+    for _ in range(5000):
+        value = [value]
+    with pytest.raises(RedactionError, match="nests too deeply"):
+        redact(value)
+
+
+def test_rule_set_version_is_the_same_in_every_process() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = "from retake.redact import RedactionPolicy; print(RedactionPolicy().rule_set_version())"
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed), "PYTHONPATH": SRC},
+        ).stdout
+        for seed in (1, 2, 3)
+    }
+    assert len(outs) == 1
+
+
+def test_a_value_seen_before_is_redacted_again_in_a_new_place() -> None:
+    r = Redactor(key=KEY)
+    alone = r.redact(EMAIL)
+    assert r.redact([EMAIL]) == [alone]
+    assert r.redact({"a": {"b": EMAIL}}) == {"a": {"b": alone}}
