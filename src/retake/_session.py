@@ -7,11 +7,12 @@ recorder and replay's player implement it, and neither stage imports the other.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from retake.schema import Decision, Effect, FailureType, ToolFailure
+from retake.schema import Decision, Effect, FailureType, ModelResponse, Task, ToolFailure
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,3 +138,64 @@ def failure_of(exc: BaseException) -> ToolFailure:
         message=str(exc),
         exception_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
     )
+
+
+# --- what replay's mutations see and change -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ToolQuestion:
+    """A live tool call, as mutations see it."""
+
+    tool: ToolInfo
+    arguments: dict[str, Any]
+    nth: int
+    """1 for the first live call of this tool in the session, 2 for the second, ..."""
+    recorded_seq: int | None
+    """The step of the recorded call that answers it, if one matched."""
+
+
+@dataclass(frozen=True)
+class ToolAnswer:
+    """What a tool call gets in replay: an output, or a failure raised to the agent."""
+
+    output: Any = None
+    failure: ToolFailure | None = None
+    delay: float = 0.0
+    """Seconds to wait before answering."""
+    consumes: bool = True
+    """False when the answer stands in for the recorded one (a fault): a retry of the same
+    call then gets the recorded answer."""
+
+    def deliver(self) -> Any:
+        if self.delay > 0:
+            time.sleep(self.delay)
+        if self.failure is not None:
+            raise ToolError.from_failure(self.failure)
+        return self.output
+
+
+class Mutation(Protocol):
+    """Changes what the world answers during replay. The catalogue lives in ``retake.mutate``.
+
+    Each method returns its input unchanged when the mutation does not apply; a changed
+    answer is noted in the candidate trace with ``describe()``.
+    """
+
+    name: str
+
+    def task(self, task: Task) -> Task:
+        """The task the release is handed (permission context, user turns)."""
+        ...
+
+    def tool(self, question: ToolQuestion, answer: ToolAnswer) -> ToolAnswer:
+        """The answer a tool call gets."""
+        ...
+
+    def model(self, index: int, recorded: ModelResponse | None) -> ModelResponse | None:
+        """The model's response to call ``index`` (from 0), or ``None`` to leave it alone."""
+        ...
+
+    def describe(self) -> str:
+        """What the mutation changes, for the candidate trace and reports."""
+        ...

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -30,31 +30,63 @@ def _lines(node: yaml.Node, path: tuple[Any, ...], found: dict[tuple[Any, ...], 
             _lines(item, (*path, index), found)
 
 
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation can hold (through Optional, tuples, unions, ...)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in getattr(annotation, "__args__", ()) or getattr(annotation, "__origin__", ()):
+        found.extend(_models_in(arg))
+    metadata = getattr(annotation, "__metadata__", None)
+    if metadata is not None:
+        found.extend(_models_in(getattr(annotation, "__origin__", None)))
+    return found
+
+
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """The field names valid at ``loc`` (the parent of an unknown key), if it is a model."""
-    current: Any = model
+    """The field names valid at ``loc`` (the parent of an unknown key), if it is a model.
+
+    A part of ``loc`` may be a field, a list index, or the tag pydantic puts in the location
+    of a discriminated union member (the ``kind`` of a mutation)."""
+    current: list[type[BaseModel]] = [model]
     for part in loc:
         if isinstance(part, int):
             continue
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            field = current.model_fields.get(str(part))
-            if field is None:
-                return []
-            current = field.annotation
-        args = getattr(current, "__args__", ())
-        for arg in (current, *args):
-            inner = getattr(arg, "__args__", ())
-            for candidate in (arg, *inner):
-                if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-                    current = candidate
-                    break
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
+        tagged = [
+            m
+            for m in current
+            if m.model_fields.get("kind") is not None and m.model_fields["kind"].default == part
+        ]
+        if tagged:
+            current = tagged
+            continue
+        nxt: list[type[BaseModel]] = []
+        for m in current:
+            field = m.model_fields.get(str(part))
+            if field is not None:
+                nxt.extend(_models_in(field.annotation))
+        if not nxt:
+            return []
+        current = nxt
+    return [name for m in current[:1] for name in m.model_fields if name != "kind"]
 
 
-def load_model(path: Path, model: type[M], what: str) -> M:
-    """Read ``path`` as YAML and validate it as ``model``; errors are ``InputFileError``."""
+@overload
+def load_model(path: Path, model: type[M], what: str) -> M: ...
+
+
+@overload
+def load_model(
+    path: Path, model: type[M], what: str, *, with_lines: Literal[True]
+) -> tuple[M, dict[tuple[Any, ...], int]]: ...
+
+
+def load_model(
+    path: Path, model: type[M], what: str, *, with_lines: bool = False
+) -> M | tuple[M, dict[tuple[Any, ...], int]]:
+    """Read ``path`` as YAML and validate it as ``model``; errors are ``InputFileError``.
+
+    ``with_lines`` also returns the line of every key and item, by its path."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -76,13 +108,14 @@ def load_model(path: Path, model: type[M], what: str) -> M:
     if node is not None:
         _lines(node, (), lines)
     try:
-        return model.model_validate(data)
+        loaded = model.model_validate(data)
+        return (loaded, lines) if with_lines else loaded
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = tuple(error["loc"])
         line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
         field = ".".join(str(p) for p in loc) or "(top level)"
-        message = error["msg"]
+        message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             valid = _fields_at(model, loc[:-1])
             close = difflib.get_close_matches(str(loc[-1]), valid, n=1)

@@ -12,7 +12,6 @@ timeout instead of hanging, and a dead worker recorded as a crash and replaced.
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import queue
 import signal
 import threading
@@ -24,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from retake import capture, replay, store
+from retake import capture, mutate, replay, store
 from retake.errors import RetakeError
 from retake.pipeline import load_entrypoint
 
@@ -39,6 +38,7 @@ __all__ = [
     "replay_path",
     "replay_paths",
     "run",
+    "run_jobs",
     "task_of",
 ]
 from retake.schema import (
@@ -69,7 +69,11 @@ class ReplayConfig:
     out: Path | None = None
     """Where to write candidate traces (``None``: keep none on disk)."""
     mutations: tuple[Any, ...] = ()
-    """Mutations applied to every session (see ``retake.mutate``)."""
+    """Mutation specs applied to every session (``retake.mutate``'s catalogue)."""
+    seed: int = 0
+    """Seeds the mutations' random choices."""
+    scenario: str | None = None
+    """The scenario file these settings came from, if any."""
 
 
 @dataclass
@@ -132,20 +136,29 @@ def replay_cassette(
     """Replay one loaded cassette in this process."""
     started = time.perf_counter()
     entrypoint = _entrypoint(config.agent)
+    mutations = mutate.build(config.mutations, config.seed)
     task = task_of(cassette)
-    for mutation in config.mutations:
+    for mutation in mutations:
         task = mutation.task(task)
     release_tools = [capture.spec_of(fn) for fn in getattr(entrypoint, "tools", ())]
     wiring = replay.wiring_drift(cassette.header.tools, release_tools) if release_tools else []
     snapshots: list[capture.Snapshot] = []
     recording = capture.RecordingSession(snapshots.append, task)
+    for mutation in mutations:
+        if mutation.spec.family in ("permissions", "turns"):
+            recording.note(
+                f"mutation {mutation.name}: {mutation.describe()}",
+                level="mutation",
+                call_id=None,
+                data={"mutation": mutation.name},
+            )
     player = replay.Player(
         cassette,
         recording,
         model=config.model,
         matchers=config.matchers,
         unmatched=config.unmatched,
-        mutations=config.mutations,
+        mutations=mutations,
         render=capture.render_model_event,
     )
     status: Any = "completed"
@@ -191,7 +204,7 @@ def replay_cassette(
             "replay_of": cassette.header.session_id,
             "trial": trial,
             "model": config.model,
-            "mutations": [getattr(m, "name", type(m).__name__) for m in config.mutations],
+            "mutations": [m.describe() for m in mutations],
         },
     )
     candidate = Cassette(header=header, events=tuple(events))
@@ -211,6 +224,9 @@ def replay_cassette(
         wiring=tuple(wiring),
         unmatched=tuple(player.unmatched),
         request_drift=tuple(drift),
+        mutations=tuple(m.describe() for m in mutations),
+        canaries=tuple(m.canary for m in mutations if m.canary),
+        scenario=config.scenario,
         candidate=written,
         events=len(events),
         seconds=round(time.perf_counter() - started, 6),
@@ -235,23 +251,31 @@ def replay_path(path: Path | str, config: ReplayConfig, *, trial: int = 0) -> Se
 # --- many sessions ----------------------------------------------------------------------------
 
 
-def _worker(config: ReplayConfig, inbox: Any, outbox: Any) -> None:
+Job = tuple[str, int, ReplayConfig]
+"""One session to run: a cassette, a trial, and how."""
+
+
+def _worker(inbox: Any, outbox: Any, current: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     while True:
         item = inbox.get()
         if item is None:
             return
-        index, path, trial = item
-        outbox.put(("start", index, os.getpid()))
+        index, path, trial, config = item
+        # Shared memory, written before the session starts: if this process dies at any point
+        # from here on, the parent knows which session it was running.
+        current.value = index
         result = replay_path(path, config, trial=trial)
-        outbox.put(("done", index, result.model_dump(mode="json")))
+        outbox.put((index, result.model_dump(mode="json")))
 
 
 @dataclass
 class _Slot:
     process: Any
-    busy: int | None = None
+    current: Any
+    """The index of the last session the worker took (shared memory; -1 before any)."""
     since: float = 0.0
+    seen: int = -1
 
 
 @dataclass
@@ -290,138 +314,131 @@ def run(
 
     With one worker, sessions run in this process. Results come back in the order given.
     """
-    todo = jobs(paths, trials)
-    results: dict[int, SessionReplay] = {}
-    if workers <= 1:
-        for index, (path, trial) in enumerate(todo):
-            results[index] = replay_path(path, config, trial=trial)
-            if on_result is not None:
-                on_result(results[index])
-        return ReplayRun([results[i] for i in sorted(results)])
-    return _run_pool(todo, config, workers, on_result)
+    todo = ((path, trial, config) for path, trial in jobs(paths, trials))
+    return run_jobs(todo, workers=workers, on_result=on_result)
 
 
-def _run_pool(
-    todo: Iterator[tuple[str, int]],
-    config: ReplayConfig,
-    workers: int,
-    on_result: Callable[[SessionReplay], None] | None,
+def run_jobs(
+    todo: Iterable[Job],
+    *,
+    workers: int = 1,
+    on_result: Callable[[SessionReplay], None] | None = None,
 ) -> ReplayRun:
-    context = mp.get_context("spawn")
-    inbox: Any = context.Queue(maxsize=workers * 4)
-    outbox: Any = context.Queue()
-    jobs_by_index: dict[int, tuple[str, int]] = {}
-    results: dict[int, SessionReplay] = {}
-    slots: dict[int, _Slot] = {}
-
-    def start_worker() -> None:
-        process = context.Process(target=_worker, args=(config, inbox, outbox), daemon=True)
-        process.start()
-        slots[int(process.pid or 0)] = _Slot(process)
-
-    def record(index: int, result: SessionReplay) -> None:
-        results[index] = result
-        if on_result is not None:
-            on_result(result)
-
-    for _ in range(workers):
-        start_worker()
-    pending = enumerate(todo)
-    held: tuple[int, tuple[str, int]] | None = None
-    exhausted = False
-    hard_limit = (config.timeout or 0) * 2 + 30 if config.timeout else None
-    try:
-        while True:
-            while not exhausted:  # keep the inbox topped up, never the whole suite
-                if held is None:
-                    held = next(pending, None)
-                    if held is None:
-                        exhausted = True
-                        for _ in slots:
-                            inbox.put(None)
-                        break
-                index, job = held
-                try:
-                    inbox.put((index, *job), timeout=0.05)
-                except queue.Full:
-                    break
-                jobs_by_index[index] = job
-                held = None
-            if exhausted and len(results) == len(jobs_by_index):
-                break
-            try:
-                kind, index, payload = outbox.get(timeout=0.1)
-            except queue.Empty:
-                _reap(
-                    slots,
-                    jobs_by_index,
-                    results,
-                    record,
-                    start_worker,
-                    hard_limit,
-                    exhausted,
-                    inbox,
-                )
-                continue
-            if kind == "start":
-                slot = slots.get(int(payload))
-                if slot is not None:
-                    slot.busy, slot.since = index, time.monotonic()
-            else:
-                for slot in slots.values():
-                    if slot.busy == index:
-                        slot.busy = None
-                record(index, SessionReplay.model_validate(payload))
-    finally:
-        for slot in slots.values():
-            if slot.process.is_alive():
-                slot.process.terminate()
-            slot.process.join(timeout=5)
-    return ReplayRun([results[i] for i in sorted(results)])
+    """Run sessions, each with its own settings (a suite's scenarios), in ``workers``
+    processes; results come back in the order given."""
+    if workers <= 1:
+        results: list[SessionReplay] = []
+        for path, trial, config in todo:
+            results.append(replay_path(path, config, trial=trial))
+            if on_result is not None:
+                on_result(results[-1])
+        return ReplayRun(results)
+    return _Pool(workers, on_result).run(iter(todo))
 
 
-def _reap(
-    slots: dict[int, _Slot],
-    jobs_by_index: dict[int, tuple[str, int]],
-    results: dict[int, SessionReplay],
-    record: Callable[[int, SessionReplay], None],
-    start_worker: Callable[[], None],
-    hard_limit: float | None,
-    exhausted: bool,
-    inbox: Any,
-) -> None:
-    """Record a dead worker's session as crashed (or an overdue one as timed out), and
-    replace the worker."""
-    for pid, slot in list(slots.items()):
-        overdue = (
-            hard_limit is not None
-            and slot.busy is not None
-            and time.monotonic() - slot.since > hard_limit
+class _Pool:
+    """Worker processes fed from a bounded queue; a dead or overdue worker's session is
+    recorded as crashed or timed out, and the worker replaced."""
+
+    def __init__(
+        self,
+        workers: int,
+        on_result: Callable[[SessionReplay], None] | None,
+    ) -> None:
+        self.workers = workers
+        self.on_result = on_result
+        self.context = mp.get_context("spawn")
+        self.inbox: Any = self.context.Queue(maxsize=workers * 4)
+        self.outbox: Any = self.context.Queue()
+        self.slots: list[_Slot] = []
+        self.jobs: dict[int, Job] = {}
+        self.results: dict[int, SessionReplay] = {}
+
+    def _start(self) -> None:
+        current = self.context.Value("q", -1, lock=False)
+        process = self.context.Process(
+            target=_worker, args=(self.inbox, self.outbox, current), daemon=True
         )
-        if slot.process.is_alive() and not overdue:
-            continue
-        if overdue:
-            slot.process.kill()
-        slot.process.join(timeout=5)
-        del slots[pid]
-        if slot.busy is not None and slot.busy not in results:
-            path, trial = jobs_by_index[slot.busy]
-            record(
-                slot.busy,
-                SessionReplay(
-                    cassette=path,
-                    trial=trial,
-                    status="timeout" if overdue else "crashed",
-                    error=(
-                        "the session did not finish and its worker was stopped"
-                        if overdue
-                        else f"the worker process died (exit code {slot.process.exitcode})"
+        process.start()
+        self.slots.append(_Slot(process, current))
+
+    def _record(self, index: int, result: SessionReplay) -> None:
+        if index in self.results:
+            return
+        self.results[index] = result
+        if self.on_result is not None:
+            self.on_result(result)
+
+    def run(self, todo: Iterator[Job]) -> ReplayRun:
+        for _ in range(self.workers):
+            self._start()
+        pending = enumerate(todo)
+        held: tuple[int, Job] | None = None
+        exhausted = False
+        try:
+            while not (exhausted and len(self.results) == len(self.jobs)):
+                while not exhausted:  # keep the inbox topped up, never the whole suite
+                    if held is None:
+                        held = next(pending, None)
+                        if held is None:
+                            exhausted = True
+                            for _ in self.slots:
+                                self.inbox.put(None)
+                            break
+                    index, job = held
+                    try:
+                        self.inbox.put((index, *job), timeout=0.05)
+                    except queue.Full:
+                        break
+                    self.jobs[index] = job
+                    held = None
+                try:
+                    index, payload = self.outbox.get(timeout=0.1)
+                except queue.Empty:
+                    self._reap(exhausted)
+                    continue
+                self._record(index, SessionReplay.model_validate(payload))
+        finally:
+            for slot in self.slots:
+                if slot.process.is_alive():
+                    slot.process.terminate()
+                slot.process.join(timeout=5)
+        return ReplayRun([self.results[i] for i in sorted(self.results)])
+
+    def _reap(self, exhausted: bool) -> None:
+        now = time.monotonic()
+        for slot in list(self.slots):
+            index = int(slot.current.value)
+            if index != slot.seen:
+                slot.seen, slot.since = index, now
+            busy = index >= 0 and index not in self.results
+            timeout = self.jobs[index][2].timeout if busy else None
+            overdue = busy and timeout is not None and now - slot.since > timeout * 2 + 30
+            if slot.process.is_alive() and not overdue:
+                continue
+            if overdue:
+                slot.process.kill()
+            slot.process.join(timeout=5)
+            self.slots.remove(slot)
+            if busy:
+                path, trial, _ = self.jobs[index]
+                self._record(
+                    index,
+                    SessionReplay(
+                        cassette=path,
+                        trial=trial,
+                        status="timeout" if overdue else "crashed",
+                        error=(
+                            "the session did not finish and its worker was stopped"
+                            if overdue
+                            else f"the worker process died (exit code {slot.process.exitcode})"
+                        ),
                     ),
-                ),
-            )
-        start_worker()
-        if exhausted:
-            inbox.put(None)
+                )
+            if busy or not exhausted:  # a worker that ended on the stop sentinel stays gone
+                self._start()
+                if exhausted:
+                    self.inbox.put(None)
 
 
 def replay_paths(

@@ -9,6 +9,7 @@ from ._import import import_
 from ._record import record
 from ._repair import repair
 from ._replay import replay
+from ._scan import redact_command, scan
 from ._show import show
 from ._validate import validate
 
@@ -26,6 +27,8 @@ app.command()(export)
 app.command()(validate)
 app.command()(repair)
 app.command()(replay)
+app.command()(scan)
+app.command(name="redact")(redact_command)
 app.command(name="import")(import_)
 
 

@@ -8,6 +8,7 @@ send the result back, until the model answers.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import time
@@ -145,12 +146,13 @@ def _client() -> openai.OpenAI:
     whichever context sends a request, so sessions can share it."""
     url = shared_url()
     if url not in _clients:
-        _clients[url] = openai.OpenAI(
+        _clients[url] = client = openai.OpenAI(
             api_key="demo-model-server",
             base_url=url,
             http_client=httpx2.Client(transport=Transport2()),
             max_retries=0,
         )
+        atexit.register(client.close)
     return _clients[url]
 
 

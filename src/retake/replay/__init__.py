@@ -1,9 +1,11 @@
 """Replay: the player answers a release's calls from a cassette, fails closed on anything
 unrecorded, and refuses network; matching explains every miss."""
 
+from retake._session import Mutation, ToolAnswer, ToolQuestion
+
 from ._guard import network_guard
 from ._matching import DEFAULT_MATCHERS, CallIndex, Match, MatcherName, Miss, canonical
-from ._player import ModelMode, Mutation, Player, ToolAnswer, Unmatched, request_drift
+from ._player import ModelMode, Player, Unmatched, request_drift
 from ._wiring import wiring_drift
 
 __all__ = [
@@ -16,6 +18,7 @@ __all__ = [
     "Mutation",
     "Player",
     "ToolAnswer",
+    "ToolQuestion",
     "Unmatched",
     "canonical",
     "network_guard",

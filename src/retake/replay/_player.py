@@ -11,52 +11,31 @@ fail-closed answer (a typed error the agent sees, by default) and is marked in t
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
-from retake._session import HttpAnswer, HttpCall, Session, ToolError, ToolInfo
+from retake._session import (
+    HttpAnswer,
+    HttpCall,
+    Mutation,
+    Session,
+    ToolAnswer,
+    ToolInfo,
+    ToolQuestion,
+)
 from retake.schema import (
     Cassette,
     Decision,
     ModelEvent,
     ModelRequest,
     RequestDrift,
-    Task,
     ToolFailure,
     UnmatchedCall,
 )
 
-from ._matching import DEFAULT_MATCHERS, CallIndex, Match, MatcherName
+from ._matching import DEFAULT_MATCHERS, CallIndex, Match, MatcherName, Miss
 
 ModelMode = Literal["recorded", "scripted", "live"]
 Unmatched = Literal["error", "empty"]
-
-
-@dataclass
-class ToolAnswer:
-    """What a tool call gets in replay: an output, or a failure raised to the agent."""
-
-    output: Any = None
-    failure: ToolFailure | None = None
-
-    def deliver(self) -> Any:
-        if self.failure is not None:
-            raise ToolError.from_failure(self.failure)
-        return self.output
-
-
-class Mutation(Protocol):
-    """Changes what the world answers during replay. The catalogue is its own module."""
-
-    name: str
-
-    def task(self, task: Task) -> Task:
-        """The task the release is handed (permission context, user turns)."""
-        ...
-
-    def tool(self, tool: ToolInfo, arguments: dict[str, Any], answer: ToolAnswer) -> ToolAnswer:
-        """The answer a tool call gets."""
-        ...
 
 
 RenderResponse = Callable[[ModelEvent], HttpAnswer]
@@ -86,6 +65,7 @@ class Player:
         self._model_events = [e for e in cassette.events if isinstance(e, ModelEvent)]
         self._model_calls = 0
         self._steps = 0
+        self._nth: dict[str, int] = {}
         self.unmatched: list[UnmatchedCall] = []
         """Live calls that got the fail-closed answer."""
         self.request_drift: list[RequestDrift] = []
@@ -96,49 +76,69 @@ class Player:
 
     def _answer(self, tool: ToolInfo, arguments: dict[str, Any]) -> ToolAnswer:
         found = self.calls.match(tool.name, arguments)
+        answer = self._recorded(found, tool, arguments)
+        self._nth[tool.name] = nth = self._nth.get(tool.name, 0) + 1
+        position = found.recorded.position if isinstance(found, Match) else None
+        question = ToolQuestion(
+            tool=tool,
+            arguments=arguments,
+            nth=nth,
+            recorded_seq=found.recorded.call.seq if isinstance(found, Match) else None,
+        )
+        for mutation in self.mutations:
+            changed = mutation.tool(question, answer)
+            if changed is not answer:
+                self.recording.note(
+                    f"mutation {mutation.name}: {mutation.describe()}",
+                    level="mutation",
+                    call_id=None,
+                    data={"mutation": mutation.name, "tool": tool.name, "nth": nth},
+                )
+                answer = changed
+        if not answer.consumes and position is not None:
+            self.calls.served.discard(position)  # a retry gets the recorded answer
+        return answer
+
+    def _recorded(
+        self, found: Match | Miss, tool: ToolInfo, arguments: dict[str, Any]
+    ) -> ToolAnswer:
         if isinstance(found, Match):
             result = found.recorded.result
             if result is None:
-                answer = ToolAnswer(
+                return ToolAnswer(
                     failure=ToolFailure(
                         type="error",
                         message="retake: the recording has this call but not its result "
                         "(the session was cut short)",
                     )
                 )
-            else:
-                answer = ToolAnswer(output=result.output, failure=result.failure)
-        else:
-            explanation = found.explain()
-            self.unmatched.append(
-                UnmatchedCall(
-                    seq=self._steps,
-                    tool=tool.name,
-                    arguments=arguments,
-                    effect=tool.effect,
-                    nearest=found.nearest,
-                    explanation=explanation,
-                )
+            return ToolAnswer(output=result.output, failure=result.failure)
+        explanation = found.explain()
+        self.unmatched.append(
+            UnmatchedCall(
+                seq=self._steps,
+                tool=tool.name,
+                arguments=arguments,
+                effect=tool.effect,
+                nearest=found.nearest,
+                explanation=explanation,
             )
-            self.recording.note(
-                f"replay: no recorded answer for {tool.name}; it got the fail-closed answer",
-                level="replay",
-                call_id=None,
-                data={"unmatched": tool.name, "effect": tool.effect, "explanation": explanation},
+        )
+        self.recording.note(
+            f"replay: no recorded answer for {tool.name}; it got the fail-closed answer",
+            level="replay",
+            call_id=None,
+            data={"unmatched": tool.name, "effect": tool.effect, "explanation": explanation},
+        )
+        if self.unmatched_answer == "empty":
+            return ToolAnswer(output=None)
+        return ToolAnswer(
+            failure=ToolFailure(
+                type="error",
+                message=f"retake replay: no recorded answer for {tool.name}; the call "
+                "was not executed",
             )
-            if self.unmatched_answer == "empty":
-                answer = ToolAnswer(output=None)
-            else:
-                answer = ToolAnswer(
-                    failure=ToolFailure(
-                        type="error",
-                        message=f"retake replay: no recorded answer for {tool.name}; the call "
-                        "was not executed",
-                    )
-                )
-        for mutation in self.mutations:
-            answer = mutation.tool(tool, arguments, answer)
-        return answer
+        )
 
     def call_tool(
         self, tool: ToolInfo, arguments: dict[str, Any], invoke: Callable[[], Any]
@@ -187,9 +187,37 @@ class Player:
 
     # -- the model ---------------------------------------------------------------------------
 
+    def _forced(self, index: int) -> HttpAnswer | None:
+        """A mutation's response for model call ``index``, rendered for the provider."""
+        recorded = self._model_events[index] if index < len(self._model_events) else None
+        for mutation in self.mutations:
+            forced = mutation.model(index, recorded.response if recorded else None)
+            if forced is None:
+                continue
+            if self._render is None:
+                raise ValueError("forcing a model response needs a renderer")
+            base = recorded or (self._model_events[-1] if self._model_events else None)
+            event = ModelEvent(
+                seq=0,
+                provider=(base.provider if base else None) or "openai-chat",
+                request=base.request if base else ModelRequest(),
+                response=forced,
+            )
+            self.recording.note(
+                f"mutation {mutation.name}: {mutation.describe()}",
+                level="mutation",
+                call_id=None,
+                data={"mutation": mutation.name, "model_call": index},
+            )
+            return self._render(event)
+        return None
+
     def _recorded_answer(self, call: HttpCall) -> HttpAnswer:
         index = self._model_calls
         self._model_calls += 1
+        forced = self._forced(index)
+        if forced is not None:
+            return forced
         if index >= len(self._model_events):
             self.request_drift.append(
                 RequestDrift(
@@ -214,14 +242,21 @@ class Player:
 
     def http(self, call: HttpCall, send: Callable[[], HttpAnswer]) -> HttpAnswer:
         if self.model != "recorded":
-            return self.recording.http(call, send)
+            forced = self._forced(self._model_calls)
+            self._model_calls += 1
+            return self.recording.http(call, send if forced is None else (lambda: forced))
         answer = self._recorded_answer(call)
         return self.recording.http(call, lambda: answer)
 
     async def ahttp(self, call: HttpCall, send: Callable[[], Awaitable[HttpAnswer]]) -> HttpAnswer:
         if self.model != "recorded":
-            return await self.recording.ahttp(call, send)
-        answer = self._recorded_answer(call)
+            forced = self._forced(self._model_calls)
+            self._model_calls += 1
+            if forced is None:
+                return await self.recording.ahttp(call, send)
+            answer = forced
+        else:
+            answer = self._recorded_answer(call)
 
         async def recorded() -> HttpAnswer:
             return answer

@@ -84,6 +84,12 @@ class SessionReplay(Model):
     """Calls that got the fail-closed answer."""
     request_drift: tuple[RequestDrift, ...] = ()
     """Model requests that differ from the recorded ones (recorded model mode)."""
+    mutations: tuple[str, ...] = ()
+    """The mutations applied, described."""
+    canaries: tuple[str, ...] = ()
+    """Canary tokens injected by mutations, to track where they travel."""
+    scenario: str | None = None
+    """The scenario file this replay ran for, if any."""
     candidate: str | None = None
     """Where the candidate trace was written, if it was."""
     events: int = 0

@@ -1,0 +1,105 @@
+"""Replay throughput and memory, as ratios against baselines measured in the same run.
+
+    python benchmarks/replay.py [--rounds 20]
+
+Prints:
+- sessions/s replaying the bundled cassettes against the demo's release 1 with the recorded
+  model in one process (target >= 200), against the same agent running the same tasks with no
+  retake at all, talking to its scripted model over loopback (the agent's own cost);
+- two worker processes vs one on the same sessions (target >= 1.6x);
+- peak RSS replaying 2,000 cassettes (copies in a temporary folder) vs 20 (target <= 1.5x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED = ROOT / "cassettes"
+AGENT = "retake.demo:release_1"
+
+_PEAK = """
+import json, resource, sys
+from retake import runner
+run = runner.run([sys.argv[1]], runner.ReplayConfig(agent=sys.argv[2]))
+assert all(s.status == "completed" for s in run.sessions), run.sessions[:3]
+print(json.dumps({"sessions": len(run.sessions),
+                  "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+def copies(target: Path, n: int) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    sources = sorted(BUNDLED.glob("*.retake"))
+    for i in range(n):
+        src = sources[i % len(sources)]
+        shutil.copyfile(src, target / f"{i:05d}-{src.name}")
+    return target
+
+
+def peak(folder: Path) -> tuple[int, int]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK, str(folder), AGENT],
+        capture_output=True, text=True, check=True,
+    )
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    return data["sessions"], data["peak_kib"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=20, help="passes over the bundled set")
+    args = parser.parse_args()
+
+    from retake import runner
+    from retake.demo import release_1
+
+    paths = sorted(BUNDLED.glob("*.retake"))
+    config = runner.ReplayConfig(agent=AGENT)
+    tasks = [runner.task_of(runner.store.load(p)) for p in paths]
+    runner.run(paths, config)  # warm up: imports, the model server, the SDK client
+    for task in tasks:
+        release_1(task)
+
+    start = time.perf_counter()
+    for _ in range(args.rounds):
+        run = runner.run(paths, config)
+    one = args.rounds * len(paths) / (time.perf_counter() - start)
+    assert all(s.status == "completed" for s in run.sessions)
+
+    start = time.perf_counter()
+    for _ in range(args.rounds):
+        for task in tasks:
+            release_1(task)
+    alone = args.rounds * len(paths) / (time.perf_counter() - start)
+
+    print(f"replay, recorded model, one process: {one:7.1f} sessions/s (target >= 200)")
+    print(f"the agent alone, no retake, scripted model on loopback: {alone:7.1f} sessions/s"
+          f"   -> replay runs at {one / alone:.2f}x the agent's own speed")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        many = copies(Path(tmp) / "many", 600)
+        timings = {}
+        for workers in (1, 2):
+            start = time.perf_counter()
+            run = runner.run([many], config, workers=workers)
+            timings[workers] = time.perf_counter() - start
+            assert len(run.sessions) == 600 and all(s.status == "completed" for s in run.sessions)
+        print(f"600 sessions: 1 worker {timings[1]:.1f} s, 2 workers {timings[2]:.1f} s"
+              f"   -> {timings[1] / timings[2]:.2f}x (target >= 1.6x; worker start-up included)")
+
+        small, small_peak = peak(copies(Path(tmp) / "small", 20))
+        large, large_peak = peak(copies(Path(tmp) / "large", 2000))
+        print(f"peak RSS: {small} sessions {small_peak / 1024:.0f} MiB, {large} sessions "
+              f"{large_peak / 1024:.0f} MiB   -> {large_peak / small_peak:.2f}x (target <= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""``retake scan`` and ``retake redact``: find secrets left in files; re-redact a cassette."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from retake import redact, store
+from retake.errors import RetakeError
+
+from ._common import EXIT_FAILED, EXIT_USAGE, console, err_console, find_cassettes, user_errors
+
+_TEXT_SUFFIXES = (".json", ".jsonl", ".yaml", ".yml", ".txt", ".log", ".md")
+
+
+def _other_files(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _TEXT_SUFFIXES)
+            )
+        elif not path.name.endswith(store.SUFFIX):
+            found.append(path)
+    return found
+
+
+def _parse(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".json":
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    if path.suffix in (".yaml", ".yml"):
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError:
+            return text
+    return text
+
+
+def scan(
+    paths: Annotated[list[Path], typer.Argument(help="Cassettes, files or directories.")],
+    any_file: Annotated[
+        bool,
+        typer.Option("--any-file", help="Also scan JSON, YAML and text files (vcrpy cassettes)."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print findings as JSON lines.")] = False,
+) -> None:
+    """Run every redaction detector over cassettes (and, with --any-file, other files);
+    exit 1 when anything is found."""
+    findings: list[tuple[Path, redact.Finding]] = []
+    scanned = 0
+    for path in find_cassettes(paths):
+        scanned += 1
+        try:
+            cassette = store.load(path, allow_truncated=True)
+        except RetakeError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(EXIT_USAGE) from None
+        findings.extend((path, f) for f in redact.scan_cassette(cassette))
+    if any_file:
+        for path in _other_files(paths):
+            scanned += 1
+            findings.extend((path, f) for f in redact.scan(_parse(path), path=""))
+    if scanned == 0:
+        err_console.print(
+            f"[bold red]error:[/] nothing to scan under {', '.join(map(str, paths))}"
+            + ("" if any_file else " (no cassettes; add --any-file for other files)"),
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_USAGE)
+    for path, finding in findings:
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "file": str(path),
+                        "path": finding.path,
+                        "detector": finding.detector,
+                        "preview": finding.preview,
+                    }
+                )
+            )
+        else:
+            console.print(f"{path}: {finding.describe()}", highlight=False, soft_wrap=True)
+    if not as_json:
+        console.print(f"{scanned} files scanned, {len(findings)} findings", highlight=False)
+    if findings:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def redact_command(
+    source: Annotated[Path, typer.Argument(help="The cassette to re-redact.")],
+    target: Annotated[Path, typer.Argument(help="Where to write the result.")],
+    key_file: Annotated[
+        Path | None,
+        typer.Option(help="Pseudonymisation key file (default: $RETAKE_REDACTION_KEY)."),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace TARGET.")] = False,
+) -> None:
+    """Redact a cassette again with the current policy (and key), into a new file."""
+    with user_errors():
+        cassette = store.load(source)
+        policy = redact.RedactionPolicy(key=redact.KeySource(file=key_file)) if key_file else None
+        redacted = redact.redact_cassette(cassette, redact.Redactor(policy))
+        redact.assert_no_leaks(redacted)
+        store.save(redacted, target, overwrite=overwrite)
+    counts = ", ".join(f"{k}: {v}" for k, v in redacted.header.redaction.counts.items()) or "none"
+    console.print(f"wrote {target} (replaced: {counts})", highlight=False)

@@ -1,0 +1,22 @@
+"""Mutations and scenarios: what the world does differently during a replay, as seeded,
+reproducible changes to tool answers, the permission context, user turns and the model."""
+
+from ._catalogue import CATALOGUE, PRIMARY, Family, Live, MutationSpec, build, family_of
+from ._scenario import LoadedScenario, Scenario, check_selectors, load_scenario
+from ._selectors import Predicate, Selector
+
+__all__ = [
+    "CATALOGUE",
+    "PRIMARY",
+    "Family",
+    "Live",
+    "LoadedScenario",
+    "MutationSpec",
+    "Predicate",
+    "Scenario",
+    "Selector",
+    "build",
+    "check_selectors",
+    "family_of",
+    "load_scenario",
+]
