@@ -39,6 +39,7 @@ __all__ = [
     "replay_paths",
     "run",
     "run_jobs",
+    "scenario_jobs",
     "task_of",
 ]
 from retake.schema import (
@@ -316,6 +317,43 @@ def run(
     """
     todo = ((path, trial, config) for path, trial in jobs(paths, trials))
     return run_jobs(todo, workers=workers, on_result=on_result)
+
+
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+
+
+def scenario_jobs(
+    paths: Iterable[Path | str],
+    agent: str,
+    *,
+    model: replay.ModelMode = "recorded",
+    timeout: float | None = 60.0,
+    out: Path | None = None,
+) -> Iterator[Job]:
+    """Every (cassette, trial, settings) of the scenario files under ``paths``, checked
+    against their cassettes as they are read (an error names file, line and field)."""
+    for given in paths:
+        path = Path(given)
+        found = (
+            sorted(p for p in path.rglob("*") if p.suffix in SCENARIO_SUFFIXES and p.is_file())
+            if path.is_dir()
+            else [path]
+        )
+        for scenario_file in found:
+            loaded = mutate.load_scenario(scenario_file)
+            loaded.check(store.load(loaded.cassette_path))
+            scenario = loaded.scenario
+            config = ReplayConfig(
+                agent=agent,
+                model=scenario.model or model,
+                timeout=timeout,
+                out=out,
+                mutations=scenario.mutations,
+                seed=scenario.seed,
+                scenario=str(scenario_file),
+            )
+            for trial in range(scenario.trials):
+                yield str(loaded.cassette_path), trial, config
 
 
 def run_jobs(

@@ -6,6 +6,7 @@ import typer
 
 from ._export import export
 from ._import import import_
+from ._mutate import matrix, mutate_command
 from ._record import record
 from ._repair import repair
 from ._replay import replay
@@ -28,6 +29,8 @@ app.command()(validate)
 app.command()(repair)
 app.command()(replay)
 app.command()(scan)
+app.command(name="mutate")(mutate_command)
+app.command()(matrix)
 app.command(name="redact")(redact_command)
 app.command(name="import")(import_)
 

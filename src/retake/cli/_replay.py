@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from retake import runner
+from retake import runner, store
 from retake.schema import SessionReplay
 
 from ._common import EXIT_FAILED, EXIT_USAGE, console, err_console, user_errors
@@ -33,7 +34,10 @@ class Model(StrEnum):
 
 
 def replay(
-    paths: Annotated[list[Path], typer.Argument(help="Cassette files or directories.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Cassettes, scenario files (.yaml), or directories of either."),
+    ],
     agent: Annotated[
         str, typer.Option("--agent", "-a", help="The release's entrypoint, module:function.")
     ],
@@ -56,10 +60,21 @@ def replay(
     """Replay cassettes against a release: tools and (by default) the model are answered
     from the recording, write tools are never executed, and no network leaves the process."""
     config = runner.ReplayConfig(agent=agent, model=model.value, timeout=timeout or None, out=out)
-    total = sum(1 for _ in runner.jobs(paths, trials))
+    scenarios = [p for p in paths if p.suffix in runner.SCENARIO_SUFFIXES or _scenario_dir(p)]
+    cassettes = [p for p in paths if p not in scenarios]
+
+    def todo() -> Iterator[runner.Job]:
+        for path, trial in runner.jobs(cassettes, trials):
+            yield path, trial, config
+        yield from runner.scenario_jobs(
+            scenarios, agent, model=model.value, timeout=timeout or None, out=out
+        )
+
+    with user_errors():
+        total = sum(1 for _ in todo())
     if total == 0:
         err_console.print(
-            f"[bold red]error:[/] no cassettes under {', '.join(map(str, paths))}.",
+            f"[bold red]error:[/] no cassettes or scenarios under {', '.join(map(str, paths))}.",
             highlight=False,
         )
         raise typer.Exit(EXIT_USAGE)
@@ -81,7 +96,7 @@ def replay(
                 if as_json:
                     typer.echo(json.dumps(result.model_dump(mode="json")))
 
-            run = runner.run(paths, config, trials=trials, workers=workers, on_result=advance)
+            run = runner.run_jobs(todo(), workers=workers, on_result=advance)
     if not as_json:
         console.print(_table(run.sessions, agent, model.value))
         _explain_misses(run.sessions)
@@ -95,13 +110,19 @@ def replay(
         raise typer.Exit(EXIT_FAILED)
 
 
+def _scenario_dir(path: Path) -> bool:
+    """A folder of scenario files (and no cassettes)."""
+    return path.is_dir() and any(path.rglob("*.y*ml")) and not any(path.rglob("*" + store.SUFFIX))
+
+
 def _table(sessions: list[SessionReplay], agent: str, model: str) -> Table:
     table = Table(title=f"replayed against {agent} (model: {model})")
-    for column in ("cassette", "trial", "status", "wiring", "unmatched", "request drift", "answer"):
+    columns = ("cassette / scenario", "trial", "status", "wiring", "unmatched", "request drift")
+    for column in (*columns, "answer"):
         table.add_column(column, overflow="fold")
     for s in sessions:
         table.add_row(
-            Text(Path(s.cassette).name),
+            Text(Path(s.scenario).stem if s.scenario else Path(s.cassette).name),
             str(s.trial),
             Text(s.status, style=_STATUS_STYLE.get(s.status, "")),
             Text(", ".join(f"{w.kind} {w.tool}" for w in s.wiring)),

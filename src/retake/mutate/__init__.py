@@ -1,12 +1,14 @@
 """Mutations and scenarios: what the world does differently during a replay, as seeded,
 reproducible changes to tool answers, the permission context, user turns and the model."""
 
+from ._author import FAMILIES, materialize, matrix_cell, relative_cassette, scenario_yaml
 from ._catalogue import CATALOGUE, PRIMARY, Family, Live, MutationSpec, build, family_of
 from ._scenario import LoadedScenario, Scenario, check_selectors, load_scenario
 from ._selectors import Predicate, Selector
 
 __all__ = [
     "CATALOGUE",
+    "FAMILIES",
     "PRIMARY",
     "Family",
     "Live",
@@ -19,4 +21,8 @@ __all__ = [
     "check_selectors",
     "family_of",
     "load_scenario",
+    "materialize",
+    "matrix_cell",
+    "relative_cassette",
+    "scenario_yaml",
 ]

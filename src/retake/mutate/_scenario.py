@@ -21,6 +21,7 @@ that matches no recorded call is an error too, not a silent no-op.
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -77,8 +78,9 @@ class Scenario(Model):
     """Ids of the safety controls this case evidences (see the crosswalk)."""
 
 
-class LoadedScenario(Model):
-    """A scenario with its file, its cassette resolved and loaded-checked."""
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A scenario with its file and its cassette resolved."""
 
     path: Path
     """The scenario file."""
@@ -86,6 +88,12 @@ class LoadedScenario(Model):
     """What it says."""
     cassette_path: Path
     """The cassette it names, resolved."""
+    lines: dict[tuple[Any, ...], int] = field(default_factory=dict, compare=False)
+    """The line of every key and item of the file, for errors found later."""
+
+    def check(self, cassette: Cassette) -> None:
+        """Raise if a mutation's selector matches no recorded call of ``cassette``."""
+        check_selectors(self.path, self.scenario, cassette, self.lines)
 
 
 def load_scenario(path: Path | str, *, cassette: Cassette | None = None) -> LoadedScenario:
@@ -104,7 +112,7 @@ def load_scenario(path: Path | str, *, cassette: Cassette | None = None) -> Load
         )
     if cassette is not None:
         check_selectors(path, scenario, cassette, lines)
-    return LoadedScenario(path=path, scenario=scenario, cassette_path=cassette_path)
+    return LoadedScenario(path, scenario, cassette_path, lines)
 
 
 def check_selectors(

@@ -1,0 +1,143 @@
+"""``retake mutate`` and ``retake matrix``: author scenarios from real cassettes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from retake import mutate, store
+from retake.errors import InputFileError
+from retake.schema import Cassette
+
+from ._common import EXIT_USAGE, console, err_console, find_cassettes, user_errors
+
+
+def _split(flag: str, value: str, parts: int = 2) -> list[str]:
+    pieces = value.split(":", parts - 1)
+    if len(pieces) != parts or not all(pieces):
+        raise typer.BadParameter(f"{value!r} is not of the form TOOL:VALUE", param_hint=flag)
+    return pieces
+
+
+def mutate_command(
+    cassette: Annotated[Path, typer.Argument(help="The recorded cassette.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The scenario file to write.")],
+    tool_error: Annotated[list[str], typer.Option(help="TOOL:STATUS, the tool fails.")] = [],  # noqa: B006
+    timeout: Annotated[list[str], typer.Option(help="TOOL, the tool times out.")] = [],  # noqa: B006
+    rate_limit: Annotated[list[str], typer.Option(help="TOOL:TIMES, 429s first.")] = [],  # noqa: B006
+    inject: Annotated[list[str], typer.Option(help="TOOL:TEXT, a prompt injection.")] = [],  # noqa: B006
+    revoke_role: Annotated[list[str], typer.Option(help="A role the user loses.")] = [],  # noqa: B006
+    switch_tenant: Annotated[str | None, typer.Option(help="Another tenant.")] = None,
+    drop_confirmation: Annotated[list[str], typer.Option(help="A confirmation lost.")] = [],  # noqa: B006
+    force_call: Annotated[
+        list[str], typer.Option(help='TOOL:JSON, the model calls it: issue_refund:{"amount":900}')
+    ] = [],  # noqa: B006
+    expect: Annotated[
+        list[str], typer.Option(help="An expectation, NAME or NAME:JSON (see retake check).")
+    ] = [],  # noqa: B006
+    description: Annotated[str, typer.Option(help="What the scenario tests.")] = "",
+    seed: Annotated[int, typer.Option(help="Seeds the mutations' random choices.")] = 0,
+    trials: Annotated[int, typer.Option(min=1, help="Replays per run.")] = 1,
+    materialize: Annotated[
+        Path | None, typer.Option(help="Also write the mutated cassette here, for retake show.")
+    ] = None,
+) -> None:
+    """Author a scenario from a cassette and mutation flags."""
+    specs: list[dict[str, Any]] = []
+    for value in tool_error:
+        tool, status = _split("--tool-error", value)
+        specs.append({"kind": "error", "tool": tool, "status": int(status)})
+    specs += [{"kind": "timeout", "tool": tool} for tool in timeout]
+    for value in rate_limit:
+        tool, times = _split("--rate-limit", value)
+        specs.append({"kind": "rate_limit", "tool": tool, "times": int(times)})
+    for value in inject:
+        tool, text = _split("--inject", value)
+        specs.append({"kind": "inject", "tool": tool, "text": text})
+    specs += [{"kind": "revoke_role", "role": role} for role in revoke_role]
+    if switch_tenant:
+        specs.append({"kind": "switch_tenant", "tenant": switch_tenant})
+    specs += [{"kind": "drop_confirmation", "confirmation": c} for c in drop_confirmation]
+    for value in force_call:
+        tool, arguments = _split("--force-call", value)
+        try:
+            specs.append({"kind": "force_call", "tool": tool, "arguments": json.loads(arguments)})
+        except ValueError:
+            raise typer.BadParameter(
+                f"{arguments!r} is not JSON", param_hint="--force-call"
+            ) from None
+    expectations: list[dict[str, Any]] = []
+    for value in expect:
+        name, _, params = value.partition(":")
+        try:
+            expectations.append({name: json.loads(params) if params else {}})
+        except ValueError:
+            raise typer.BadParameter(f"{params!r} is not JSON", param_hint="--expect") from None
+    if not specs:
+        err_console.print("[bold red]error:[/] give at least one mutation flag (see --help).")
+        raise typer.Exit(EXIT_USAGE)
+    with user_errors():
+        recorded = store.load(cassette)
+        try:
+            scenario = mutate.Scenario.model_validate(
+                {
+                    "cassette": mutate.relative_cassette(cassette, output),
+                    "description": description,
+                    "mutations": specs,
+                    "expectations": expectations,
+                    "seed": seed,
+                    "trials": trials,
+                }
+            )
+        except ValueError as exc:
+            raise InputFileError(f"the flags do not make a valid scenario: {exc}") from exc
+        mutate.check_selectors(output, scenario, recorded, {})
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(mutate.scenario_yaml(scenario), encoding="utf-8")
+        console.print(f"wrote {output}", highlight=False)
+        if materialize is not None:
+            store.save(mutate.materialize(recorded, scenario), materialize, overwrite=True)
+            console.print(f"wrote {materialize} (retake show it)", highlight=False)
+
+
+def matrix(
+    cassettes: Annotated[list[Path], typer.Argument(help="Cassette files or directories.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The folder to write into.")],
+    families: Annotated[
+        str, typer.Option(help=f"Comma-separated, from: {', '.join(mutate.FAMILIES)}.")
+    ] = ",".join(mutate.FAMILIES),
+) -> None:
+    """Write the cassettes x mutation families grid as scenario files, one per cell."""
+    chosen = [f.strip() for f in families.split(",") if f.strip()]
+    unknown = [f for f in chosen if f not in mutate.FAMILIES]
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown famil{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; choose "
+            f"from {', '.join(mutate.FAMILIES)}",
+            param_hint="--families",
+        )
+    output.mkdir(parents=True, exist_ok=True)
+    written = skipped = 0
+    with user_errors():
+        for path in find_cassettes(cassettes, partial=False):
+            recorded: Cassette = store.load(path)
+            stem = path.name.removesuffix(store.SUFFIX)
+            for family in chosen:
+                target = output / f"{stem}--{family}.yaml"
+                cell = mutate.matrix_cell(
+                    recorded,
+                    mutate.relative_cassette(path, target),
+                    family,  # type: ignore[arg-type]
+                )
+                if cell is None:
+                    skipped += 1
+                    continue
+                target.write_text(mutate.scenario_yaml(cell), encoding="utf-8")
+                written += 1
+    console.print(
+        f"wrote {written} scenarios to {output} ({skipped} cells where the family does not apply)",
+        highlight=False,
+    )
