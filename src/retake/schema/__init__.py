@@ -51,6 +51,7 @@ from ._results import (
     WiringKind,
 )
 from ._tasks import PermissionOverride, TaskDefaults, TaskEntry, TasksFile
+from ._verdicts import Verdict
 
 __all__ = [
     "DIFF_SCHEMA_VERSION",
@@ -105,6 +106,7 @@ __all__ = [
     "UnmatchedCall",
     "Usage",
     "UserEvent",
+    "Verdict",
     "WiringChange",
     "WiringKind",
 ]

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ._base import Model
+from ._verdicts import Verdict
 
 WiringKind = Literal["added", "removed", "schema_changed", "effect_changed"]
 
@@ -90,6 +91,10 @@ class SessionReplay(Model):
     """Canary tokens injected by mutations, to track where they travel."""
     scenario: str | None = None
     """The scenario file this replay ran for, if any."""
+    verdicts: tuple[Verdict, ...] = ()
+    """The scenario's expectations, checked on the candidate trace."""
+    divergences: tuple[Any, ...] = ()
+    """How the candidate differs from the recording (see ``retake.diff``), as plain data."""
     candidate: str | None = None
     """Where the candidate trace was written, if it was."""
     events: int = 0

@@ -1,0 +1,60 @@
+"""Expectations: safety properties checked on candidate traces, with verdicts that cite the
+steps that decided them, and pass^k over trials."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from retake.schema import Verdict
+
+from ._catalogue import CATALOGUE, Check, Trace
+
+
+def parse(entries: Iterable[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """Scenario ``expectations:`` entries as (name, settings); raises ``ValueError`` naming
+    an unknown expectation and the nearest known one."""
+    parsed: list[tuple[str, dict[str, Any]]] = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise ValueError(
+                f"expectations.{index}: each expectation is a map with one key, its name "
+                "(for example '- never_call: {tool: send_email}')"
+            )
+        ((name, params),) = entry.items()
+        if name not in CATALOGUE:
+            close = difflib.get_close_matches(str(name), CATALOGUE, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(CATALOGUE)}"
+            raise ValueError(f"expectations.{index}: unknown expectation {name!r}; {hint}")
+        parsed.append((str(name), dict(params or {})))
+    return parsed
+
+
+def check(entries: Iterable[dict[str, Any]], trace: Trace) -> list[Verdict]:
+    """Every expectation checked on one candidate trace."""
+    verdicts = []
+    for name, params in parse(entries):
+        try:
+            verdicts.append(CATALOGUE[name](trace, params))
+        except (ValueError, TypeError) as exc:
+            verdicts.append(
+                Verdict(
+                    expectation=name,
+                    params=params,
+                    passed=False,
+                    detail=f"the expectation is misconfigured: {exc}",
+                )
+            )
+    return verdicts
+
+
+def pass_k(trials: Sequence[Sequence[Verdict]]) -> tuple[bool, float]:
+    """(pass^k: every trial kept every expectation, the fraction of trials that did)."""
+    if not trials:
+        return False, 0.0
+    passing = [all(v.passed for v in trial) for trial in trials]
+    return all(passing), sum(passing) / len(passing)
+
+
+__all__ = ["CATALOGUE", "Check", "Trace", "check", "parse", "pass_k"]
