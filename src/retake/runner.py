@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from retake import capture, mutate, replay, store
-from retake.errors import RetakeError
+from retake import capture, diff, expect, mutate, replay, store
+from retake.errors import InputFileError, RetakeError
 from retake.pipeline import load_entrypoint
 
 __all__ = [
@@ -75,6 +75,10 @@ class ReplayConfig:
     """Seeds the mutations' random choices."""
     scenario: str | None = None
     """The scenario file these settings came from, if any."""
+    expectations: tuple[dict[str, Any], ...] = ()
+    """The scenario's expectations, checked on the candidate."""
+    compare: bool = False
+    """Diff the candidate against the recording (always, when there are expectations)."""
 
 
 @dataclass
@@ -215,6 +219,14 @@ def replay_cassette(
         stem = Path(source).name.removesuffix(store.SUFFIX) if source else header.session_id
         target = config.out / f"{stem}.trial-{trial}{store.SUFFIX}"
         written = str(store.save(candidate, target, overwrite=True))
+    report = None
+    verdicts: list[Any] = []
+    canaries = tuple(m.canary for m in mutations if m.canary)
+    if config.compare or config.expectations:
+        report = diff.diff(cassette, candidate, canaries=canaries, wiring=wiring)
+    if config.expectations:
+        trace = expect.Trace(candidate, cassette, canaries, report.divergences if report else ())
+        verdicts = expect.check(config.expectations, trace)
     result = SessionReplay(
         cassette=source,
         session_id=cassette.header.session_id,
@@ -226,8 +238,10 @@ def replay_cassette(
         unmatched=tuple(player.unmatched),
         request_drift=tuple(drift),
         mutations=tuple(m.describe() for m in mutations),
-        canaries=tuple(m.canary for m in mutations if m.canary),
+        canaries=canaries,
         scenario=config.scenario,
+        verdicts=tuple(verdicts),
+        divergences=report.divergences if report else (),
         candidate=written,
         events=len(events),
         seconds=round(time.perf_counter() - started, 6),
@@ -342,6 +356,16 @@ def scenario_jobs(
         for scenario_file in found:
             loaded = mutate.load_scenario(scenario_file)
             loaded.check(store.load(loaded.cassette_path))
+            try:
+                expect.parse(loaded.scenario.expectations)
+            except ValueError as exc:
+                index = str(exc).split(":")[0].removeprefix("expectations.")
+                line = loaded.lines.get(
+                    ("expectations", int(index)) if index.isdigit() else (), "?"
+                )
+                raise InputFileError(
+                    f"scenario {str(scenario_file)!r}, line {line}, field {exc}", path=scenario_file
+                ) from exc
             scenario = loaded.scenario
             config = ReplayConfig(
                 agent=agent,
@@ -351,6 +375,7 @@ def scenario_jobs(
                 mutations=scenario.mutations,
                 seed=scenario.seed,
                 scenario=str(scenario_file),
+                expectations=scenario.expectations,
             )
             for trial in range(scenario.trials):
                 yield str(loaded.cassette_path), trial, config

@@ -125,6 +125,8 @@ def _call(
             time.sleep(min(failure.retry_after, 0.05))
         kind = "" if failure.type == "error" else f"{failure.type}: "
         outcome = f"error: {kind}{failure.message}"
+        if write:
+            note(f"{name} failed", level="audit", data={"failure": failure.type})
     except TypeError as exc:  # the model sent arguments the tool does not take
         outcome = f"error: invalid arguments: {exc}"
     else:

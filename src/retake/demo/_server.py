@@ -31,6 +31,10 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, KeyError, TypeError) as exc:
             body = json.dumps({"error": {"message": str(exc), "type": "invalid_request"}}).encode()
             status = 400
+        except Exception as exc:  # a bug in the scripted policy: an error the SDK reports
+            message = f"scripted model failed: {type(exc).__name__}: {exc}"
+            body = json.dumps({"error": {"message": message, "type": "server_error"}}).encode()
+            status = 500
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ._base import Model
+from ._divergence import Divergence
 from ._verdicts import Verdict
 
 WiringKind = Literal["added", "removed", "schema_changed", "effect_changed"]
@@ -93,8 +94,8 @@ class SessionReplay(Model):
     """The scenario file this replay ran for, if any."""
     verdicts: tuple[Verdict, ...] = ()
     """The scenario's expectations, checked on the candidate trace."""
-    divergences: tuple[Any, ...] = ()
-    """How the candidate differs from the recording (see ``retake.diff``), as plain data."""
+    divergences: tuple[Divergence, ...] = ()
+    """How the candidate differs from the recording (``retake.diff``), beyond the noise."""
     candidate: str | None = None
     """Where the candidate trace was written, if it was."""
     events: int = 0
