@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from retake import capture, diff, expect, mutate, replay, store
+from retake import capture, diff, expect, mutate, replay, report, store
 from retake.errors import InputFileError, RetakeError
 from retake.pipeline import load_entrypoint
 
@@ -47,6 +47,7 @@ from retake.schema import (
     CassetteHeader,
     ModelEvent,
     SessionReplay,
+    Step,
     Task,
     UserEvent,
 )
@@ -79,6 +80,8 @@ class ReplayConfig:
     """The scenario's expectations, checked on the candidate."""
     compare: bool = False
     """Diff the candidate against the recording (always, when there are expectations)."""
+    timelines: bool = False
+    """Return both traces as timelines, for reports."""
 
 
 @dataclass
@@ -242,11 +245,21 @@ def replay_cassette(
         scenario=config.scenario,
         verdicts=tuple(verdicts),
         divergences=report.divergences if report else (),
+        recorded_steps=_timeline(cassette) if config.timelines else (),
+        candidate_steps=_timeline(candidate) if config.timelines else (),
         candidate=written,
         events=len(events),
         seconds=round(time.perf_counter() - started, 6),
     )
     return ReplayOutcome(result, candidate)
+
+
+def _timeline(cassette: Cassette) -> tuple[Step, ...]:
+    rows = []
+    for event in cassette.events:
+        tool, detail, status = report.event_summary(event, 120)
+        rows.append(Step(seq=event.seq, kind=event.kind, tool=tool, detail=detail, status=status))
+    return tuple(rows)
 
 
 @contextmanager

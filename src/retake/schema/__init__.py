@@ -41,11 +41,19 @@ from ._events import (
     Usage,
     UserEvent,
 )
+from ._evidence import (
+    BUNDLE_VERSION,
+    ControlEvidence,
+    EvidenceBundle,
+    ScenarioEvidence,
+    TrialEvidence,
+)
 from ._results import (
     Candidate,
     RequestDrift,
     SessionReplay,
     SessionStatus,
+    Step,
     UnmatchedCall,
     WiringChange,
     WiringKind,
@@ -54,6 +62,7 @@ from ._tasks import PermissionOverride, TaskDefaults, TaskEntry, TasksFile
 from ._verdicts import Verdict
 
 __all__ = [
+    "BUNDLE_VERSION",
     "DIFF_SCHEMA_VERSION",
     "EVENT_TYPES",
     "FORMAT_VERSION",
@@ -61,6 +70,7 @@ __all__ = [
     "Candidate",
     "Cassette",
     "CassetteHeader",
+    "ControlEvidence",
     "Decision",
     "DiffReport",
     "Divergence",
@@ -70,6 +80,7 @@ __all__ = [
     "Event",
     "EventAdapter",
     "EventListAdapter",
+    "EvidenceBundle",
     "FailureType",
     "FieldChange",
     "FieldNoise",
@@ -89,9 +100,11 @@ __all__ = [
     "RedactionManifest",
     "RequestDrift",
     "Role",
+    "ScenarioEvidence",
     "SessionReplay",
     "SessionStatus",
     "Severity",
+    "Step",
     "Suppressed",
     "Task",
     "TaskDefaults",
@@ -103,6 +116,7 @@ __all__ = [
     "ToolResultEvent",
     "ToolSpec",
     "TraceInfo",
+    "TrialEvidence",
     "UnmatchedCall",
     "Usage",
     "UserEvent",

@@ -61,6 +61,21 @@ class RequestDrift(Model):
     """What differs, in words."""
 
 
+class Step(Model):
+    """One row of a trace's timeline, for the views."""
+
+    seq: int
+    """The event's step."""
+    kind: str
+    """The event kind."""
+    tool: str = ""
+    """The tool or model involved."""
+    detail: str = ""
+    """The event, abridged."""
+    status: str = ""
+    """Its status (ok, denied, allow, deny, ...)."""
+
+
 SessionStatus = Literal["completed", "raised", "timeout", "crashed", "invalid"]
 
 
@@ -96,6 +111,10 @@ class SessionReplay(Model):
     """The scenario's expectations, checked on the candidate trace."""
     divergences: tuple[Divergence, ...] = ()
     """How the candidate differs from the recording (``retake.diff``), beyond the noise."""
+    recorded_steps: tuple[Step, ...] = ()
+    """The recorded trace as a timeline (when asked for, for reports)."""
+    candidate_steps: tuple[Step, ...] = ()
+    """The candidate trace as a timeline (when asked for, for reports)."""
     candidate: str | None = None
     """Where the candidate trace was written, if it was."""
     events: int = 0
