@@ -297,8 +297,10 @@ def read_key(path: Path) -> bytes:
 
 
 __all__ = [
+    "InputFileError",
     "SuiteSettings",
     "check",
+    "mutate",
     "read_bundle",
     "read_key",
     "scenario_files",

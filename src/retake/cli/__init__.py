@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from ._check import check, verify
 from ._export import export
 from ._import import import_
 from ._mutate import matrix, mutate_command
@@ -22,6 +23,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command()(check)
+app.command()(verify)
 app.command()(record)
 app.command()(show)
 app.command()(export)

@@ -1,5 +1,13 @@
 """Views for people: terminal rendering with rich, and plain data for other tools."""
 
+from ._bundle import junit_xml, markdown, terminal
 from ._timeline import abridge, event_summary, timeline_table
 
-__all__ = ["abridge", "event_summary", "timeline_table"]
+__all__ = [
+    "abridge",
+    "event_summary",
+    "junit_xml",
+    "markdown",
+    "terminal",
+    "timeline_table",
+]

@@ -1,0 +1,118 @@
+"""``retake check`` and ``retake verify``: the release gate, and its evidence."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from retake import report, suite
+from retake.schema import SessionReplay
+
+from ._common import EXIT_FAILED, console, err_console, user_errors
+
+
+class Model(StrEnum):
+    recorded = "recorded"
+    scripted = "scripted"
+    live = "live"
+
+
+def check(
+    suite_dir: Annotated[
+        Path | None, typer.Argument(help="The folder of scenario files (default: scenarios/).")
+    ] = None,
+    agent: Annotated[
+        str | None, typer.Option("--agent", "-a", help="The release's entrypoint.")
+    ] = None,
+    release: Annotated[str | None, typer.Option(help="The release id to report.")] = None,
+    model: Annotated[Model | None, typer.Option(help="The model mode.")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
+    bundle: Annotated[
+        Path | None, typer.Option(help="Where to write the evidence bundle (JSON).")
+    ] = None,
+    junit: Annotated[Path | None, typer.Option(help="Also write JUnit XML here.")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="Also write Markdown here.")] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Also write a self-contained HTML here.")
+    ] = None,
+    sign_key: Annotated[
+        Path | None, typer.Option(help="Sign the bundle with the HMAC key in this file.")
+    ] = None,
+) -> None:
+    """Run a suite of scenarios against a release, print the report, write the evidence, and
+    exit 0 only when every expectation holds and no critical divergence appears (1 when they
+    fail, 2 on usage or input errors)."""
+    with user_errors():
+        settings = suite.SuiteSettings.find()
+        folder = suite_dir or Path(settings.suite)
+        target = bundle or Path(settings.bundle)
+        total = sum(
+            suite.mutate.load_scenario(p).scenario.trials for p in suite.scenario_files(folder)
+        )
+        with Progress(
+            TextColumn("[bold]checking"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as progress:
+            bar = progress.add_task("", total=total)
+
+            def advance(result: SessionReplay) -> None:
+                progress.update(bar, advance=1)
+
+            evidence = suite.check(
+                folder,
+                agent=agent or settings.agent,
+                release=release or settings.release,
+                model=(model.value if model else settings.model),
+                workers=workers or settings.workers,
+                timeout=settings.timeout,
+                on_result=advance,
+            )
+        if sign_key is not None:
+            evidence = suite.sign(evidence, suite.read_key(sign_key))
+        suite.write_bundle(evidence, target)
+        if junit is not None:
+            junit.write_text(report.junit_xml(evidence), encoding="utf-8")
+        if markdown is not None:
+            markdown.write_text(report.markdown(evidence), encoding="utf-8")
+        if html is not None:
+            html.write_text(_html(evidence), encoding="utf-8")
+    console.print(report.terminal(evidence))
+    console.print(f"evidence: {target}", highlight=False)
+    if not evidence.passed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _html(evidence: object) -> str:
+    render = getattr(report, "render_html", None)
+    if render is None:
+        raise suite.InputFileError("this retake has no HTML view")
+    return str(render(evidence))
+
+
+def verify(
+    bundle: Annotated[Path, typer.Argument(help="The evidence bundle.")],
+    sign_key: Annotated[
+        Path | None, typer.Option(help="Check the HMAC signature with the key in this file.")
+    ] = None,
+) -> None:
+    """Re-hash every file an evidence bundle names (and check its signature); exit 1 on any
+    change."""
+    with user_errors():
+        evidence = suite.read_bundle(bundle)
+        key = suite.read_key(sign_key) if sign_key is not None else None
+        problems = suite.verify(evidence, key=key)
+    if problems:
+        for problem in problems:
+            console.print(f"[bold red]CHANGED[/] {problem}", highlight=False)
+        console.print(f"{len(problems)} problem(s): the evidence no longer matches.")
+        raise typer.Exit(EXIT_FAILED)
+    signed = " and its signature holds" if key is not None else ""
+    console.print(f"ok: all {len(evidence.files)} files match the bundle{signed}.", highlight=False)
