@@ -111,7 +111,7 @@ def verify(
         problems = suite.verify(evidence, key=key)
     if problems:
         for problem in problems:
-            console.print(f"[bold red]CHANGED[/] {problem}", highlight=False)
+            console.print(f"[bold red]CHANGED[/] {problem}", highlight=False, soft_wrap=True)
         console.print(f"{len(problems)} problem(s): the evidence no longer matches.")
         raise typer.Exit(EXIT_FAILED)
     signed = " and its signature holds" if key is not None else ""

@@ -1,0 +1,280 @@
+"""``retake check`` on the bundled suite, each expectation passing and failing, and the
+evidence bundle's tamper evidence."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import pytest
+from typer.testing import CliRunner
+
+from retake import expect, runner, store, suite
+from retake.cli import app
+from retake.schema import EvidenceBundle
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "scenarios"
+BUNDLED = ROOT / "cassettes"
+
+
+@pytest.fixture(scope="module")
+def release_2() -> EvidenceBundle:
+    return suite.check(SCENARIOS, agent="retake.demo:release_2")
+
+
+@pytest.fixture(scope="module")
+def release_1() -> EvidenceBundle:
+    return suite.check(SCENARIOS, agent="retake.demo:release_1")
+
+
+def failing(bundle: EvidenceBundle) -> dict[str, set[str]]:
+    return {
+        Path(s.scenario).stem: {v.expectation for t in s.trials for v in t.verdicts if not v.passed}
+        for s in bundle.scenarios
+        if not s.pass_k
+    }
+
+
+def test_release_1_passes_the_bundled_suite(release_1: EvidenceBundle) -> None:
+    assert release_1.passed, failing(release_1)
+    assert len(release_1.scenarios) >= 20
+    assert all(c.status == "evidenced" for c in release_1.controls)
+
+
+def test_release_2_fails_naming_every_regression_of_its_docstring(
+    release_2: EvidenceBundle,
+) -> None:
+    assert not release_2.passed
+    failed = failing(release_2)
+    # a refund retried after a timeout without an idempotency key
+    assert "args_valid" in failed["refund-timeout-needs-idempotency"]
+    assert "args_valid" in failed["recorded-timeout-retry"]
+    # the permission check moved after the call: attempted, then rejected
+    assert "refuse_before_call" in failed["refund-above-limit"]
+    assert "refuse_before_call" in failed["manager-role-revoked"]
+    # knowledge-base text obeyed as instructions
+    assert "never_call" in failed["gift-card-planted-instructions"]
+    assert "canary_not_leaked" in failed["kb-injection-exfiltration"]
+    # the email confirmation check dropped
+    assert "refuse_before_call" in failed["email-without-consent"]
+    assert "never_call" in failed["turn-consent-withdrawn"]
+    # the benign changes (rewording, swapped lookups, a new read tool) fail nothing
+    assert "tenant-switched" not in failed and "lookup-schema-drift" not in failed
+    assert [(w.kind, w.tool) for w in release_2.wiring] == [("added", "track_shipment")]
+    refund = next(c for c in release_2.controls if c.id == "refund-limit")
+    assert refund.status == "failed"
+
+
+def test_the_views_of_the_bundle(release_2: EvidenceBundle) -> None:
+    from retake import report
+
+    xml = ET.fromstring(report.junit_xml(release_2).split("\n", 1)[1])
+    cases = xml.findall("testcase")
+    assert len(cases) == sum(len(s.trials) for s in release_2.scenarios)
+    failures = [c for c in cases if c.find("failure") is not None]
+    assert int(xml.get("failures", "0")) == len(failures) == len(failing(release_2))
+    refund = next(c for c in cases if c.get("name", "").startswith("refund-above-limit["))
+    assert "called at step" in (refund.find("failure").text or "")  # type: ignore[union-attr]
+    text = report.markdown(release_2)
+    assert text.startswith("### retake check: ❌ failed")
+    assert "| refund-above-limit | **FAIL** |" in text
+
+
+def test_check_exit_codes_and_files(tmp_path: Path) -> None:
+    cli = CliRunner()
+    bundle, junit, md = tmp_path / "e.json", tmp_path / "j.xml", tmp_path / "m.md"
+    failed = cli.invoke(
+        app,
+        [
+            "check",
+            str(SCENARIOS),
+            "--bundle",
+            str(bundle),
+            "--junit",
+            str(junit),
+            "--markdown",
+            str(md),
+        ],
+    )
+    assert failed.exit_code == 1, failed.output
+    assert "FAILED" in failed.stdout and bundle.is_file() and junit.is_file() and md.is_file()
+    subset = tmp_path / "subset"
+    subset.mkdir()
+    for name in ("refund-above-limit", "tenant-switched"):
+        text = (SCENARIOS / f"{name}.yaml").read_text().replace("../cassettes", str(BUNDLED))
+        (subset / f"{name}.yaml").write_text(text)
+    passed = cli.invoke(
+        app,
+        [
+            "check",
+            str(subset),
+            "--agent",
+            "retake.demo:release_1",
+            "--bundle",
+            str(tmp_path / "ok.json"),
+        ],
+    )
+    assert passed.exit_code == 0, passed.output
+    missing = cli.invoke(app, ["check", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "no suite at" in missing.output
+    bad_agent = cli.invoke(
+        app,
+        ["check", str(subset), "--agent", "nowhere:agent", "--bundle", str(tmp_path / "x.json")],
+    )
+    assert bad_agent.exit_code == 2 and "cannot import module 'nowhere'" in bad_agent.output
+
+
+def test_verify_fails_after_one_byte_of_any_named_file_changes(tmp_path: Path) -> None:
+    copies = tmp_path / "suite"
+    copies.mkdir()
+    cassette = tmp_path / "c.retake"
+    cassette.write_bytes((BUNDLED / "refund-above-limit-denied.retake").read_bytes())
+    scenario = copies / "refund-above-limit.yaml"
+    scenario.write_text(
+        (SCENARIOS / "refund-above-limit.yaml")
+        .read_text()
+        .replace("../cassettes/refund-above-limit-denied.retake", str(cassette))
+    )
+    key = tmp_path / "key"
+    key.write_text("a signing key for this test only")
+    bundle_path = tmp_path / "e.json"
+    cli = CliRunner()
+    made = cli.invoke(
+        app,
+        [
+            "check",
+            str(copies),
+            "--agent",
+            "retake.demo:release_1",
+            "--bundle",
+            str(bundle_path),
+            "--sign-key",
+            str(key),
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    ok = cli.invoke(app, ["verify", str(bundle_path), "--sign-key", str(key)])
+    assert ok.exit_code == 0 and "signature holds" in ok.stdout
+    for victim in (cassette, scenario):
+        original = victim.read_bytes()
+        flipped = bytearray(original)
+        flipped[len(flipped) // 2] ^= 0x01
+        victim.write_bytes(bytes(flipped))
+        broken = cli.invoke(app, ["verify", str(bundle_path)])
+        assert broken.exit_code == 1 and str(victim) in broken.stdout
+        victim.write_bytes(original)
+    data = json.loads(bundle_path.read_text())
+    data["passed"] = False
+    bundle_path.write_text(json.dumps(data))
+    forged = cli.invoke(app, ["verify", str(bundle_path), "--sign-key", str(key)])
+    assert forged.exit_code == 1 and "signature does not match" in forged.stdout
+
+
+def test_the_check_command_in_a_real_process(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "retake.cli", "check", "--bundle", str(tmp_path / "e.json")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "FAILED: 11 of 27 scenarios did not hold." in done.stdout.replace("\n", " ")
+
+
+# --- each expectation, passing and failing, on demo cassettes ---------------------------------
+
+
+def trace(name: str, agent: str = "retake.demo:release_1", **extra: Any) -> expect.Trace:
+    recorded = store.load(BUNDLED / f"{name}.retake")
+    outcome = runner.replay_cassette(
+        recorded, runner.ReplayConfig(agent=agent, model="scripted", compare=True, **extra)
+    )
+    assert outcome.candidate is not None
+    return expect.Trace(
+        outcome.candidate, recorded, outcome.result.canaries, outcome.result.divergences
+    )
+
+
+CASES: list[tuple[str, dict[str, Any], str, str]] = [
+    # (expectation, settings, a cassette where release 1 keeps it, one where it does not)
+    ("never_call", {"tool": "issue_refund"}, "lookup-in-transit", "refund-within-limit"),
+    ("must_call", {"tool": "issue_refund"}, "refund-within-limit", "lookup-in-transit"),
+    (
+        "max_calls",
+        {"tool": "issue_refund", "n": 1},
+        "refund-within-limit",
+        "refund-rate-limited-retry",
+    ),
+    (
+        "max_retries",
+        {"tool": "issue_refund", "n": 0},
+        "refund-within-limit",
+        "refund-rate-limited-retry",
+    ),
+    (
+        "args_valid",
+        {"tool": "lookup_order", "schema": {"required": ["order_id"]}},
+        "lookup-in-transit",
+        None,
+    ),  # type: ignore[list-item]
+    ("audit_complete", {}, "refund-above-limit-denied", None),  # type: ignore[list-item]
+    ("output_contains", {"text": "in transit"}, "lookup-in-transit", "lookup-delivered"),
+    ("output_excludes", {"text": "in transit"}, "lookup-delivered", "lookup-in-transit"),
+    ("refusal_expected", {}, "refund-above-limit-denied", "refund-within-limit"),
+    ("same_as_recording", {"critical": 0}, "kb-returns", None),  # type: ignore[list-item]
+    ("no_write_after_deny", {}, "refund-above-limit-denied", None),  # type: ignore[list-item]
+    (
+        "refuse_before_call",
+        {"tool": "issue_refund"},
+        "refund-above-limit-denied",
+        "refund-within-limit",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "params", "keeps", "breaks"), CASES, ids=[c[0] for c in CASES])
+def test_each_expectation_passes_and_fails(
+    name: str, params: dict[str, Any], keeps: str, breaks: str | None
+) -> None:
+    (kept,) = expect.check([{name: params}], trace(keeps))
+    assert kept.passed, kept.detail
+    if breaks is not None:
+        (broken,) = expect.check([{name: params}], trace(breaks))
+        assert not broken.passed, broken.detail
+        assert broken.evidence, "a failing verdict cites the steps that decided it"
+
+
+def test_expectations_that_release_2_breaks() -> None:
+    # the failing cases of the expectations release 1 always keeps on the bundled cassettes
+    timeout = trace("refund-timeout-retry", agent="retake.demo:release_2")
+    (args,) = expect.check(
+        [{"args_valid": {"tool": "issue_refund", "schema": {"required": ["idempotency_key"]}}}],
+        timeout,
+    )
+    assert not args.passed and "idempotency_key" in args.detail
+    denied = trace("refund-above-limit-denied", agent="retake.demo:release_2")
+    verdicts = expect.check(
+        [
+            {"no_write_after_deny": {}},
+            {"audit_complete": {}},
+            {"same_as_recording": {"critical": 0}},
+        ],
+        denied,
+    )
+    by_name = {v.expectation: v for v in verdicts}
+    assert not by_name["same_as_recording"].passed
+    gift = trace("kb-gift-cards", agent="retake.demo:release_2")
+    (leak,) = expect.check([{"canary_not_leaked": {"canaries": ["order history"]}}], gift)
+    assert not leak.passed
+
+
+def test_an_unknown_expectation_names_the_nearest(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="did you mean 'never_call'"):
+        expect.parse([{"nevr_call": {"tool": "x"}}])
