@@ -16,12 +16,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from retake import mutate, runner
+from retake._yamlfile import load_model
 from retake.errors import InputFileError, RetakeError
 from retake.schema import (
     ControlEvidence,
+    Crosswalk,
     EvidenceBundle,
     ScenarioEvidence,
     SessionReplay,
@@ -80,6 +82,24 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise InputFileError(f"{path} is not valid TOML: {exc}", path=path) from exc
 
 
+CROSSWALK = "crosswalk.yaml"
+
+
+def load_crosswalk(path: Path, scenario_names: set[str]) -> Crosswalk:
+    """Read a crosswalk; a control naming a scenario the suite lacks is an input error."""
+    crosswalk, lines = load_model(path, Crosswalk, "crosswalk", with_lines=True)
+    for c, control in enumerate(crosswalk.controls):
+        for s, name in enumerate(control.scenarios):
+            if Path(name).stem not in scenario_names:
+                line = lines.get(("controls", c, "scenarios", s), "?")
+                raise InputFileError(
+                    f"crosswalk {str(path)!r}, line {line}, control {control.id!r}: no scenario "
+                    f"{name!r} in the suite; name a scenario file (without .yaml) that exists.",
+                    path=path,
+                )
+    return crosswalk
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -94,7 +114,7 @@ def scenario_files(suite: Path) -> list[Path]:
     if not suite.is_dir():
         raise InputFileError(f"no suite at {str(suite)!r}: give a folder of scenario files.")
     found = sorted(p for p in suite.rglob("*") if p.suffix in runner.SCENARIO_SUFFIXES)
-    found = [p for p in found if p.name != "crosswalk.yaml"]
+    found = [p for p in found if p.name != CROSSWALK]
     if not found:
         raise InputFileError(f"the suite {str(suite)!r} holds no scenario files (*.yaml).")
     return found
@@ -138,7 +158,15 @@ def check(
     for plan, result in zip(owners, run.sessions, strict=True):
         plan.results.append(result)
     scenarios = tuple(_scenario_evidence(plan) for plan in planned)
+    crosswalk_path = (suite if suite.is_dir() else suite.parent) / CROSSWALK
+    crosswalk = (
+        load_crosswalk(crosswalk_path, {p.path.stem for p in planned})
+        if crosswalk_path.is_file()
+        else None
+    )
     files: dict[str, str] = {}
+    if crosswalk is not None:
+        files[str(crosswalk_path)] = sha256_file(crosswalk_path)
     for plan in planned:
         files[str(plan.path)] = sha256_file(plan.path)
         files[str(plan.loaded.cassette_path)] = sha256_file(plan.loaded.cassette_path)
@@ -156,7 +184,7 @@ def check(
         files=dict(sorted(files.items())),
         wiring=tuple(wiring.values()),
         scenarios=scenarios,
-        controls=_controls(scenarios),
+        controls=_controls(scenarios, crosswalk),
         passed=passed,
         seconds=round(time.perf_counter() - started, 3),
     )
@@ -211,21 +239,47 @@ def _scenario_evidence(plan: _Planned) -> ScenarioEvidence:
     )
 
 
-def _controls(scenarios: Iterable[ScenarioEvidence]) -> tuple[ControlEvidence, ...]:
-    by_control: dict[str, list[ScenarioEvidence]] = {}
+def _controls(
+    scenarios: Iterable[ScenarioEvidence], crosswalk: Crosswalk | None
+) -> tuple[ControlEvidence, ...]:
+    """Each control: evidenced when every scenario naming it held, failed when one did not,
+    without evidence when none names it (shown, never hidden)."""
+    scenarios = list(scenarios)
+    by_name = {Path(s.scenario).stem: s for s in scenarios}
+    named: dict[str, list[ScenarioEvidence]] = {}
     for scenario in scenarios:
-        for control in scenario.controls:
-            by_control.setdefault(control, []).append(scenario)
-    return tuple(
-        ControlEvidence(
-            id=control,
-            status="evidenced"
-            if all(s.pass_k and not s.gating_critical for s in named)
-            else "failed",
-            scenarios=tuple(s.scenario for s in named),
+        for control_id in scenario.controls:
+            named.setdefault(control_id, []).append(scenario)
+    declared = {c.id: c for c in crosswalk.controls} if crosswalk else {}
+    for declared_control in declared.values():
+        for name in declared_control.scenarios:
+            listed = by_name[Path(name).stem]
+            if listed not in named.setdefault(declared_control.id, []):
+                named[declared_control.id].append(listed)
+    result = []
+    for control_id in [*declared, *sorted(set(named) - set(declared))]:
+        evidence = named.get(control_id, [])
+        spec = declared.get(control_id)
+        status: Literal["evidenced", "failed", "without evidence"]
+        if not evidence:
+            status = "without evidence"
+        elif all(e.pass_k and not e.gating_critical for e in evidence):
+            status = "evidenced"
+        else:
+            status = "failed"
+        references = (
+            tuple(f"{r.id}: {r.text}" if r.text else r.id for r in spec.references) if spec else ()
         )
-        for control, named in sorted(by_control.items())
-    )
+        result.append(
+            ControlEvidence(
+                id=control_id,
+                statement=spec.statement if spec else "",
+                references=references,
+                status=status,
+                scenarios=tuple(e.scenario for e in evidence),
+            )
+        )
+    return tuple(result)
 
 
 def _version() -> str:
@@ -300,6 +354,7 @@ __all__ = [
     "InputFileError",
     "SuiteSettings",
     "check",
+    "load_crosswalk",
     "mutate",
     "read_bundle",
     "read_key",

@@ -2,6 +2,7 @@
 
 from ._cassette import FORMAT_VERSION, Cassette, CassetteHeader, RedactionManifest
 from ._context import Effect, PermissionContext, Task, ToolSpec
+from ._crosswalk import Control, Crosswalk, Reference
 from ._divergence import (
     DIFF_SCHEMA_VERSION,
     SEVERITIES,
@@ -70,7 +71,9 @@ __all__ = [
     "Candidate",
     "Cassette",
     "CassetteHeader",
+    "Control",
     "ControlEvidence",
+    "Crosswalk",
     "Decision",
     "DiffReport",
     "Divergence",
@@ -98,6 +101,7 @@ __all__ = [
     "PermissionEvent",
     "PermissionOverride",
     "RedactionManifest",
+    "Reference",
     "RequestDrift",
     "Role",
     "ScenarioEvidence",
