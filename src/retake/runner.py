@@ -11,6 +11,7 @@ timeout instead of hanging, and a dead worker recorded as a crash and replaced.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import queue
 import signal
@@ -46,9 +47,12 @@ from retake.schema import (
     Cassette,
     CassetteHeader,
     ModelEvent,
+    NoteEvent,
     SessionReplay,
     Step,
     Task,
+    ToolCallEvent,
+    UnmatchedCall,
     UserEvent,
 )
 
@@ -216,6 +220,7 @@ def replay_cassette(
         },
     )
     candidate = Cassette(header=header, events=tuple(events))
+    unmatched = _locate_unmatched(player.unmatched, candidate)
     written: str | None = None
     if config.out is not None:
         config.out.mkdir(parents=True, exist_ok=True)
@@ -238,7 +243,7 @@ def replay_cassette(
         answer=answer,
         error=error,
         wiring=tuple(wiring),
-        unmatched=tuple(player.unmatched),
+        unmatched=unmatched,
         request_drift=tuple(drift),
         mutations=tuple(m.describe() for m in mutations),
         canaries=canaries,
@@ -252,6 +257,26 @@ def replay_cassette(
         seconds=round(time.perf_counter() - started, 6),
     )
     return ReplayOutcome(result, candidate)
+
+
+def _locate_unmatched(
+    unmatched: list[UnmatchedCall], candidate: Cassette
+) -> tuple[UnmatchedCall, ...]:
+    """Each unmatched call with the step of its tool call in the candidate trace (the player
+    decides before the call is recorded, so it cannot know the step itself)."""
+    steps: list[int] = []
+    waiting = False
+    for event in candidate.events:
+        if isinstance(event, NoteEvent) and event.level == "replay" and "unmatched" in event.data:
+            waiting = True
+        elif waiting and isinstance(event, ToolCallEvent):
+            steps.append(event.seq)
+            waiting = False
+    return tuple(
+        call.model_copy(update={"seq": step}) if step is not None else call
+        for call, step in itertools.zip_longest(unmatched, steps[: len(unmatched)])
+        if call is not None
+    )
 
 
 def _timeline(cassette: Cassette) -> tuple[Step, ...]:

@@ -1,6 +1,7 @@
 """Views for people: terminal rendering with rich, and plain data for other tools."""
 
 from ._bundle import junit_xml, markdown, terminal
+from ._html import render_html
 from ._timeline import abridge, event_summary, timeline_table
 
 __all__ = [
@@ -8,6 +9,7 @@ __all__ = [
     "event_summary",
     "junit_xml",
     "markdown",
+    "render_html",
     "terminal",
     "timeline_table",
 ]
