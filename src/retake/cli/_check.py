@@ -83,18 +83,11 @@ def check(
         if markdown is not None:
             markdown.write_text(report.markdown(evidence), encoding="utf-8")
         if html is not None:
-            html.write_text(_html(evidence), encoding="utf-8")
+            html.write_text(report.render_html(evidence), encoding="utf-8")
     console.print(report.terminal(evidence))
     console.print(f"evidence: {target}", highlight=False)
     if not evidence.passed:
         raise typer.Exit(EXIT_FAILED)
-
-
-def _html(evidence: object) -> str:
-    render = getattr(report, "render_html", None)
-    if render is None:
-        raise suite.InputFileError("this retake has no HTML view")
-    return str(render(evidence))
 
 
 def verify(
