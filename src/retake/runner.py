@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,12 +29,14 @@ from retake.errors import InputFileError, RetakeError
 from retake.pipeline import load_entrypoint
 
 __all__ = [
+    "Job",
     "ReplayConfig",
     "ReplayOutcome",
     "ReplayRun",
     "SessionTimeout",
     "jobs",
     "load_entrypoint",
+    "replace",
     "replay_cassette",
     "replay_path",
     "replay_paths",
