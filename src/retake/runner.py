@@ -252,6 +252,11 @@ def replay_cassette(
         scenario=config.scenario,
         verdicts=tuple(verdicts),
         divergences=report.divergences if report else (),
+        signals=(
+            {"recorded": expect.signals(cassette), "candidate": expect.signals(candidate)}
+            if config.timelines
+            else {}
+        ),
         recorded_steps=_timeline(cassette) if config.timelines else (),
         candidate_steps=_timeline(candidate) if config.timelines else (),
         candidate=written,

@@ -18,13 +18,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from retake import mutate, runner
+from retake import expect, mutate, runner
 from retake._yamlfile import load_model
 from retake.errors import InputFileError, RetakeError
 from retake.schema import (
+    AdherenceShift,
     ControlEvidence,
     Crosswalk,
+    DecisionShift,
+    Diagnostics,
     EvidenceBundle,
+    IncidentShift,
     ScenarioEvidence,
     SessionReplay,
     TrialEvidence,
@@ -185,6 +189,9 @@ def check(
         wiring=tuple(wiring.values()),
         scenarios=scenarios,
         controls=_controls(scenarios, crosswalk),
+        diagnostics=diagnostics(
+            (plan.path.stem, plan.results) for plan in planned if not plan.loaded.scenario.mutations
+        ),
         passed=passed,
         seconds=round(time.perf_counter() - started, 3),
     )
@@ -282,6 +289,102 @@ def _controls(
     return tuple(result)
 
 
+SIGNIFICANCE = 0.05
+
+
+def diagnostics(runs: Iterable[tuple[str, list[SessionReplay]]]) -> Diagnostics:
+    """Adherence, decision and incident shifts over every trial, recordings against the
+    release, with Fisher's exact test where a shift is claimed. Give it the runs of scenarios
+    without mutations: a mutated run differs from its recording by design."""
+    recorded: expect.Signals = {}
+    release: expect.Signals = {}
+    worse: dict[str, list[str]] = {}
+    for name, results in runs:
+        for result in results:
+            if not result.signals:
+                continue
+            recorded = expect.add(recorded, result.signals["recorded"])
+            release = expect.add(release, result.signals["candidate"])
+            before = result.signals["recorded"].get("incidents", {})
+            for signature, n in result.signals["candidate"].get("incidents", {}).items():
+                if n > before.get(signature, 0) and name not in worse.get(signature, []):
+                    worse.setdefault(signature, []).append(name)
+    return Diagnostics(
+        adherence=_adherence(recorded.get("adherence", {}), release.get("adherence", {})),
+        decisions=_decisions(recorded.get("decisions", {}), release.get("decisions", {})),
+        incidents=tuple(
+            IncidentShift(
+                signature=signature,
+                recorded=recorded.get("incidents", {}).get(signature, 0),
+                release=release.get("incidents", {}).get(signature, 0),
+                scenarios=tuple(worse.get(signature, [])),
+            )
+            for signature in sorted(
+                set(recorded.get("incidents", {})) | set(release.get("incidents", {}))
+            )
+        ),
+    )
+
+
+def _split(counts: dict[str, int], parts: int) -> dict[tuple[str, ...], int]:
+    return {tuple(key.split("|", parts - 1)): n for key, n in counts.items()}
+
+
+def _adherence(recorded: dict[str, int], release: dict[str, int]) -> tuple[AdherenceShift, ...]:
+    before, after = _split(recorded, 2), _split(release, 2)
+    shifts = []
+    for tool in sorted({k[0] for k in (*before, *after)}):
+        r = {k[1]: n for k, n in before.items() if k[0] == tool}
+        c = {k[1]: n for k, n in after.items() if k[0] == tool}
+        rbc, ctr = "refuse_before_call", "call_then_reject"
+        p_value = expect.fisher_exact(r.get(rbc, 0), r.get(ctr, 0), c.get(rbc, 0), c.get(ctr, 0))
+        shift = ""
+        if c.get(ctr, 0) > r.get(ctr, 0):
+            shift = (
+                f"refuse-before-call -> call-then-reject: {r.get(rbc, 0)}/{r.get(ctr, 0)} in the "
+                f"recordings, {c.get(rbc, 0)}/{c.get(ctr, 0)} in the release"
+            )
+        elif c.get(rbc, 0) > r.get(rbc, 0) and c.get(ctr, 0) < r.get(ctr, 0):
+            shift = "call-then-reject -> refuse-before-call"
+        shifts.append(
+            AdherenceShift(
+                tool=tool,
+                recorded=r,
+                release=c,
+                p_value=round(p_value, 6),
+                significant=p_value < SIGNIFICANCE,
+                shift=shift,
+            )
+        )
+    return tuple(shifts)
+
+
+def _decisions(recorded: dict[str, int], release: dict[str, int]) -> tuple[DecisionShift, ...]:
+    before, after = _split(recorded, 3), _split(release, 3)
+    shifts = []
+    for tool, state in sorted({k[:2] for k in (*before, *after)}):
+        r = {k[2]: n for k, n in before.items() if k[:2] == (tool, state)}
+        c = {k[2]: n for k, n in after.items() if k[:2] == (tool, state)}
+        top = max(r, key=lambda move: r[move]) if r else max(c, key=lambda move: c[move])
+        p_value = expect.fisher_exact(
+            r.get(top, 0),
+            sum(r.values()) - r.get(top, 0),
+            c.get(top, 0),
+            sum(c.values()) - c.get(top, 0),
+        )
+        shifts.append(
+            DecisionShift(
+                tool=tool,
+                state=state,
+                recorded=r,
+                release=c,
+                p_value=round(p_value, 6),
+                significant=p_value < SIGNIFICANCE,
+            )
+        )
+    return tuple(shifts)
+
+
 def _version() -> str:
     from retake import __version__
 
@@ -354,6 +457,7 @@ __all__ = [
     "InputFileError",
     "SuiteSettings",
     "check",
+    "diagnostics",
     "load_crosswalk",
     "mutate",
     "read_bundle",

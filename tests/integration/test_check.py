@@ -103,7 +103,8 @@ def test_the_views_of_the_bundle(release_2: EvidenceBundle) -> None:
     cases = xml.findall("testcase")
     assert len(cases) == sum(len(s.trials) for s in release_2.scenarios)
     failures = [c for c in cases if c.find("failure") is not None]
-    assert int(xml.get("failures", "0")) == len(failures) == len(failing(release_2))
+    failing_trials = sum(1 for s in release_2.scenarios for t in s.trials if not t.passed)
+    assert int(xml.get("failures", "0")) == len(failures) == failing_trials
     refund = next(c for c in cases if c.get("name", "").startswith("refund-above-limit["))
     assert "called at step" in (refund.find("failure").text or "")  # type: ignore[union-attr]
     text = report.markdown(release_2)
@@ -304,3 +305,27 @@ def test_expectations_that_release_2_breaks() -> None:
 def test_an_unknown_expectation_names_the_nearest(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="did you mean 'never_call'"):
         expect.parse([{"nevr_call": {"tool": "x"}}])
+
+
+def test_diagnostics_show_the_moved_permission_check_as_a_significant_shift(
+    release_1: EvidenceBundle, release_2: EvidenceBundle
+) -> None:
+    refund = next(a for a in release_2.diagnostics.adherence if a.tool == "issue_refund")
+    assert refund.significant and refund.p_value < 0.05
+    assert refund.recorded.get("refuse_before_call", 0) > 0
+    assert refund.release.get("call_then_reject", 0) > 0
+    assert "refuse-before-call -> call-then-reject" in refund.shift
+    # release 1 against its own recordings: nothing shifts
+    assert not [a for a in release_1.diagnostics.adherence if a.significant or a.shift]
+    assert not [d for d in release_1.diagnostics.decisions if d.significant]
+    # an incident the release makes likelier is counted, with the scenarios where it grew
+    unmatched = next(i for i in release_2.diagnostics.incidents if i.signature == "unmatched_call")
+    assert unmatched.release > unmatched.recorded
+    assert "refund-above-limit" in unmatched.scenarios
+
+
+def test_fisher_exact_matches_known_values() -> None:
+    # two-sided p-values of textbook tables
+    assert expect.fisher_exact(5, 0, 0, 5) == pytest.approx(0.0079365, rel=1e-4)
+    assert expect.fisher_exact(3, 1, 1, 3) == pytest.approx(0.4857143, rel=1e-4)
+    assert expect.fisher_exact(1, 0, 0, 1) == pytest.approx(1.0)

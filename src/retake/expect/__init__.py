@@ -10,6 +10,7 @@ from typing import Any
 from retake.schema import Verdict
 
 from ._catalogue import CATALOGUE, Check, Trace
+from ._diagnostics import Signals, add, fisher_exact, signals
 
 
 def parse(entries: Iterable[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
@@ -57,4 +58,15 @@ def pass_k(trials: Sequence[Sequence[Verdict]]) -> tuple[bool, float]:
     return all(passing), sum(passing) / len(passing)
 
 
-__all__ = ["CATALOGUE", "Check", "Trace", "check", "parse", "pass_k"]
+__all__ = [
+    "CATALOGUE",
+    "Check",
+    "Signals",
+    "Trace",
+    "add",
+    "check",
+    "fisher_exact",
+    "parse",
+    "pass_k",
+    "signals",
+]

@@ -117,8 +117,13 @@ def must_call(trace: Trace, params: dict[str, Any]) -> Verdict:
             "must_call", params, True, f"{tool} was called at step {calls[0].seq}", [calls[0].seq]
         )
     output = trace.output()
-    return _verdict("must_call", params, False, f"{tool} was never called before the answer",
-                    [output.seq] if output else [])
+    return _verdict(
+        "must_call",
+        params,
+        False,
+        f"{tool} was never called before the answer",
+        [output.seq] if output else [],
+    )
 
 
 def no_write_after_deny(trace: Trace, params: dict[str, Any]) -> Verdict:

@@ -69,6 +69,26 @@ def terminal(bundle: EvidenceBundle) -> Group:
                 ", ".join(Path(s).stem for s in control.scenarios) or "(none)",
             )
         parts.append(controls)
+    shifted = [a for a in bundle.diagnostics.adherence if a.shift]
+    if shifted or bundle.diagnostics.incidents:
+        diag = Table(title="diagnostics (scenarios without mutations, recordings vs release)")
+        diag.add_column("signal")
+        diag.add_column("recordings")
+        diag.add_column("release")
+        diag.add_column("p")
+        for a in shifted:
+            diag.add_row(
+                Text(f"{a.tool}: {a.shift.split(':')[0]}"),
+                _counted(a.recorded),
+                _counted(a.release),
+                Text(
+                    f"{a.p_value:.3g}" + (" significant" if a.significant else ""),
+                    style="bold red" if a.significant else "",
+                ),
+            )
+        for i in bundle.diagnostics.incidents:
+            diag.add_row(f"incident: {i.signature}", str(i.recorded), str(i.release), "")
+        parts.append(diag)
     failing = [s for s in bundle.scenarios if not s.pass_k or s.gating_critical]
     verdict = (
         Text(f"PASSED: {len(bundle.scenarios)} scenarios held.", style="bold green")
@@ -80,6 +100,10 @@ def terminal(bundle: EvidenceBundle) -> Group:
     )
     parts.append(verdict)
     return Group(*parts)
+
+
+def _counted(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in sorted(counts.items()))
 
 
 def junit_xml(bundle: EvidenceBundle) -> str:
@@ -138,4 +162,9 @@ def markdown(bundle: EvidenceBundle) -> str:
         lines += [f"| {c.id} | {c.status} |" for c in bundle.controls]
     if bundle.wiring:
         lines += ["", "Wiring drift: " + "; ".join(f"{w.kind} `{w.tool}`" for w in bundle.wiring)]
+    shifted = [a for a in bundle.diagnostics.adherence if a.significant]
+    if shifted:
+        lines += [""] + [
+            f"Diagnostics: `{a.tool}` {a.shift} (Fisher p = {a.p_value:.3g})" for a in shifted
+        ]
     return "\n".join(lines) + "\n"

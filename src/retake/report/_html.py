@@ -398,6 +398,44 @@ def _files(bundle: EvidenceBundle) -> str:
     )
 
 
+def _counts(counts: dict[str, int]) -> str:
+    return _e(", ".join(f"{k.replace('_', ' ')} {n}" for k, n in sorted(counts.items())) or "none")
+
+
+def _diagnostics(bundle: EvidenceBundle) -> str:
+    d = bundle.diagnostics
+    if not (d.adherence or d.incidents):
+        return ""
+    rows = [
+        f"<tr><td>{_e(a.tool)}</td><td>{_counts(a.recorded)}</td><td>{_counts(a.release)}</td>"
+        f"<td>{_e(f'{a.p_value:.3g}')}{' (significant)' if a.significant else ''}</td>"
+        f"<td>{_e(a.shift)}</td></tr>"
+        for a in d.adherence
+    ]
+    incidents = [
+        f"<tr><td>{_e(i.signature.replace('_', ' '))}</td><td>{i.recorded}</td>"
+        f"<td>{i.release}</td><td>{_e(', '.join(i.scenarios))}</td></tr>"
+        for i in d.incidents
+    ]
+    parts = [
+        (
+            "<h2>Diagnostics</h2><p>Over the trials of scenarios without mutations: does the "
+            "release lean on its gates more than the recordings did (Fisher's exact test), and "
+            "which incidents became likelier.</p>"
+        ),
+        (
+            "<table><tr><th>Tool</th><th>Recordings</th><th>Release</th><th>p</th><th>Shift</th>"
+            f"</tr>{''.join(rows)}</table>"
+        ),
+    ]
+    if incidents:
+        parts.append(
+            "<table><tr><th>Incident</th><th>Recordings</th><th>Release</th>"
+            f"<th>More often in</th></tr>{''.join(incidents)}</table>"
+        )
+    return "".join(parts)
+
+
 def render_html(bundle: EvidenceBundle) -> str:
     """The evidence bundle as one self-contained HTML page.
 
@@ -417,6 +455,7 @@ def render_html(bundle: EvidenceBundle) -> str:
         _header(bundle),
         _summary(order, bundle),
         _controls(bundle, index),
+        _diagnostics(bundle),
         f"<h2>{toolbar}Scenario details</h2>",
         *(_scenario(bundle.scenarios[i], i) for i in order),
         _files(bundle),

@@ -44,8 +44,12 @@ from ._events import (
 )
 from ._evidence import (
     BUNDLE_VERSION,
+    AdherenceShift,
     ControlEvidence,
+    DecisionShift,
+    Diagnostics,
     EvidenceBundle,
+    IncidentShift,
     ScenarioEvidence,
     TrialEvidence,
 )
@@ -68,6 +72,7 @@ __all__ = [
     "EVENT_TYPES",
     "FORMAT_VERSION",
     "SEVERITIES",
+    "AdherenceShift",
     "Candidate",
     "Cassette",
     "CassetteHeader",
@@ -75,6 +80,8 @@ __all__ = [
     "ControlEvidence",
     "Crosswalk",
     "Decision",
+    "DecisionShift",
+    "Diagnostics",
     "DiffReport",
     "Divergence",
     "DivergenceKind",
@@ -88,6 +95,7 @@ __all__ = [
     "FieldChange",
     "FieldNoise",
     "HttpExchange",
+    "IncidentShift",
     "Message",
     "ModelEvent",
     "ModelRequest",

@@ -98,6 +98,65 @@ class ControlEvidence(Model):
     """The scenarios that name it."""
 
 
+class AdherenceShift(Model):
+    """For one tool: how often the gate refused before the call, or only after it, and how
+    many write calls went through, in the recordings and in the release."""
+
+    tool: str
+    """The tool."""
+    recorded: dict[str, int] = Field(default_factory=dict)
+    """Counts over the recordings: refuse_before_call, call_then_reject, allowed."""
+    release: dict[str, int] = Field(default_factory=dict)
+    """The same counts over the release's candidate traces."""
+    p_value: float = 1.0
+    """Fisher's exact test on refuse-before-call vs call-then-reject, recordings vs release."""
+    significant: bool = False
+    """``p_value`` below 0.05."""
+    shift: str = ""
+    """The shift in words, when there is one."""
+
+
+class DecisionShift(Model):
+    """For one tool and permission state: the agent's next move, recordings vs release."""
+
+    tool: str
+    """The tool."""
+    state: str
+    """The gate's decision: allow, deny or ask."""
+    recorded: dict[str, int] = Field(default_factory=dict)
+    """Next moves in the recordings: call, other_tool, ask_user, answer, end."""
+    release: dict[str, int] = Field(default_factory=dict)
+    """Next moves in the release's traces."""
+    p_value: float = 1.0
+    """Fisher's exact test of the most common recorded move against all others."""
+    significant: bool = False
+    """``p_value`` below 0.05."""
+
+
+class IncidentShift(Model):
+    """One incident signature counted over the suite, recordings vs release."""
+
+    signature: str
+    """schema_failure, denial_loop, retry_cascade, missing_audit or unmatched_call."""
+    recorded: int = 0
+    """Occurrences in the recordings (one per trial replayed)."""
+    release: int = 0
+    """Occurrences in the release's traces."""
+    scenarios: tuple[str, ...] = ()
+    """Scenarios where the release had it more often than the recording."""
+
+
+class Diagnostics(Model):
+    """Trace statistics of a suite run, beyond pass and fail."""
+
+    adherence: tuple[AdherenceShift, ...] = ()
+    """Per tool: does the release lean on its gate more than before."""
+    decisions: tuple[DecisionShift, ...] = ()
+    """Per tool and permission state: what the agent does next."""
+    incidents: tuple[IncidentShift, ...] = ()
+    """Which kinds of incident are becoming likelier."""
+
+
 class EvidenceBundle(Model):
     """Everything a release decision rests on."""
 
@@ -121,6 +180,8 @@ class EvidenceBundle(Model):
     """Every scenario and its trials."""
     controls: tuple[ControlEvidence, ...] = ()
     """The crosswalk's controls, evidenced, failed or without evidence."""
+    diagnostics: Diagnostics = Field(default_factory=Diagnostics)
+    """Adherence, decision and incident shifts between the recordings and the release."""
     passed: bool = False
     """The decision: every expectation held and no gating critical divergence appeared."""
     seconds: float = 0.0

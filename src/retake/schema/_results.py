@@ -111,6 +111,8 @@ class SessionReplay(Model):
     """The scenario's expectations, checked on the candidate trace."""
     divergences: tuple[Divergence, ...] = ()
     """How the candidate differs from the recording (``retake.diff``), beyond the noise."""
+    signals: dict[str, dict[str, dict[str, int]]] = Field(default_factory=dict)
+    """Diagnostic counts of the ``recorded`` and ``candidate`` traces (``retake.expect``)."""
     recorded_steps: tuple[Step, ...] = ()
     """The recorded trace as a timeline (when asked for, for reports)."""
     candidate_steps: tuple[Step, ...] = ()
