@@ -127,7 +127,7 @@ def test_the_console_check_catches_a_broken_page(tmp_path: Path) -> None:
 def test_the_report_loads_cleanly_and_shows_the_divergent_step(tmp_path: Path) -> None:
     bundle = _bundle()
     index = [s.scenario for s in bundle.scenarios].index(FAILING_SCENARIO)
-    (trial,) = bundle.scenarios[index].trials
+    trial = bundle.scenarios[index].trials[0]
     (rejected,) = [d for d in trial.divergences if d.kind == "called_then_rejected"]
     page = tmp_path / "report.html"
     page.write_text(render_html(bundle), encoding="utf-8")

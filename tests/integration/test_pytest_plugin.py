@@ -32,9 +32,10 @@ def test_the_plugin_agrees_with_retake_check(pytester: pytest.Pytester, release:
     bundle = suite.check(SCENARIOS, agent=agent)
     expected = {Path(s.scenario).stem for s in bundle.scenarios if not s.pass_k}
     assert failed_items(result) == expected
+    trials = [t for s in bundle.scenarios for t in s.trials]
     outcomes = result.parseoutcomes()
-    assert outcomes.get("failed", 0) == len(expected)
-    assert outcomes.get("passed", 0) == len(bundle.scenarios) - len(expected)
+    assert outcomes.get("failed", 0) == sum(1 for t in trials if not t.passed)
+    assert outcomes.get("passed", 0) == sum(1 for t in trials if t.passed)
     if expected:
         text = "\n".join(result.outlines)
         assert "refuse_before_call: issue_refund was called at step 10" in text
