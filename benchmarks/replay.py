@@ -47,7 +47,9 @@ def copies(target: Path, n: int) -> Path:
 def peak(folder: Path) -> tuple[int, int]:
     done = subprocess.run(
         [sys.executable, "-c", _PEAK, str(folder), AGENT],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     data = json.loads(done.stdout.strip().splitlines()[-1])
     return data["sessions"], data["peak_kib"]
@@ -81,8 +83,10 @@ def main() -> None:
     alone = args.rounds * len(paths) / (time.perf_counter() - start)
 
     print(f"replay, recorded model, one process: {one:7.1f} sessions/s (target >= 200)")
-    print(f"the agent alone, no retake, scripted model on loopback: {alone:7.1f} sessions/s"
-          f"   -> replay runs at {one / alone:.2f}x the agent's own speed")
+    print(
+        f"the agent alone, no retake, scripted model on loopback: {alone:7.1f} sessions/s"
+        f"   -> replay runs at {one / alone:.2f}x the agent's own speed"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         many = copies(Path(tmp) / "many", 600)
@@ -92,13 +96,17 @@ def main() -> None:
             run = runner.run([many], config, workers=workers)
             timings[workers] = time.perf_counter() - start
             assert len(run.sessions) == 600 and all(s.status == "completed" for s in run.sessions)
-        print(f"600 sessions: 1 worker {timings[1]:.1f} s, 2 workers {timings[2]:.1f} s"
-              f"   -> {timings[1] / timings[2]:.2f}x (target >= 1.6x; worker start-up included)")
+        print(
+            f"600 sessions: 1 worker {timings[1]:.1f} s, 2 workers {timings[2]:.1f} s"
+            f"   -> {timings[1] / timings[2]:.2f}x (target >= 1.6x; worker start-up included)"
+        )
 
         small, small_peak = peak(copies(Path(tmp) / "small", 20))
         large, large_peak = peak(copies(Path(tmp) / "large", 2000))
-        print(f"peak RSS: {small} sessions {small_peak / 1024:.0f} MiB, {large} sessions "
-              f"{large_peak / 1024:.0f} MiB   -> {large_peak / small_peak:.2f}x (target <= 1.5x)")
+        print(
+            f"peak RSS: {small} sessions {small_peak / 1024:.0f} MiB, {large} sessions "
+            f"{large_peak / 1024:.0f} MiB   -> {large_peak / small_peak:.2f}x (target <= 1.5x)"
+        )
 
 
 if __name__ == "__main__":

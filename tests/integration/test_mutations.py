@@ -344,7 +344,7 @@ def test_the_matrix_replays_without_errors(tmp_path: Path) -> None:
 
 
 def test_every_bundled_scenario_loads_and_every_family_is_covered() -> None:
-    paths = sorted((ROOT / "scenarios").glob("*.yaml"))
+    paths = sorted(p for p in (ROOT / "scenarios").glob("*.yaml") if p.name != "crosswalk.yaml")
     assert len(paths) >= 20
     kinds = set()
     for path in paths:

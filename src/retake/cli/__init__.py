@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ._check import check, verify
+from ._diff import diff
 from ._export import export
 from ._import import import_
 from ._mutate import matrix, mutate_command
@@ -31,6 +32,7 @@ app.command()(export)
 app.command()(validate)
 app.command()(repair)
 app.command()(replay)
+app.command()(diff)
 app.command()(scan)
 app.command(name="mutate")(mutate_command)
 app.command()(matrix)

@@ -1,0 +1,93 @@
+"""Divergence engine speed on long traces, against DeepDiff measured in the same run.
+
+    python benchmarks/diff.py [--steps 2000] [--repeats 7]
+
+Prints (medians):
+- ``retake.diff.diff`` of two identical 2,000-step traces (target <= 20 ms);
+- the same with 5% of the tool calls' arguments perturbed (target <= 200 ms), with the count
+  of divergences it found;
+- a plain ``==`` over the identical traces' events as dicts (the floor of any comparison);
+- one DeepDiff over the two whole perturbed traces (their events as dicts; the ratio must
+  stay above 1x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from deepdiff import DeepDiff
+
+from retake.diff import diff
+from retake.schema import Cassette, ToolCallEvent
+from sessions import session
+
+
+def perturbed(cassette: Cassette, share: float, seed: int) -> tuple[Cassette, int]:
+    """A copy with ``share`` of the tool calls' arguments changed."""
+    rng = random.Random(seed)
+    events = list(cassette.events)
+    calls = [i for i, e in enumerate(events) if isinstance(e, ToolCallEvent)]
+    chosen = rng.sample(calls, round(len(calls) * share))
+    for i in chosen:
+        event = events[i]
+        assert isinstance(event, ToolCallEvent)
+        arguments: dict[str, Any] = dict(event.arguments)
+        key = next(iter(arguments))
+        arguments[key] = f"{arguments[key]}-changed"
+        events[i] = event.model_copy(update={"arguments": arguments})
+    return cassette.model_copy(update={"events": tuple(events)}), len(chosen)
+
+
+def median_ms(fn: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+
+    recorded = session(args.steps, seed=7)
+    same = session(args.steps, seed=7)
+    candidate, changed = perturbed(recorded, 0.05, seed=1)
+    events = len(recorded.events)
+
+    identical_ms = median_ms(lambda: diff(recorded, same), args.repeats)
+    report = diff(recorded, candidate)
+    divergent_ms = median_ms(lambda: diff(recorded, candidate), args.repeats)
+    left = [e.model_dump() for e in recorded.events]
+    right = [e.model_dump() for e in candidate.events]
+    deep_ms = median_ms(lambda: DeepDiff(left, right), 1)  # ~40 s: once is enough
+    twin = [e.model_dump() for e in same.events]
+    plain_ms = median_ms(lambda: left == twin, args.repeats)
+
+    assert not diff(recorded, same).divergences
+    found = len(report.of_kind("arguments_changed"))
+    print(f"{args.steps}-step traces ({events} events), medians of {args.repeats}")
+    print(f"  identical traces:            {identical_ms:8.1f} ms   (target <= 20 ms)")
+    print(
+        f"  5% divergent ({changed} calls):   {divergent_ms:8.1f} ms   (target <= 200 ms); "
+        f"{found} arguments_changed found"
+    )
+    print(f"  plain == of the identical traces' event dicts (floor): {plain_ms:.1f} ms")
+    print(f"  one DeepDiff, whole traces:  {deep_ms:8.1f} ms")
+    print(f"  retake.diff vs DeepDiff:     {deep_ms / divergent_ms:8.1f}x faster (target > 1x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,325 @@
+"""Alignment: pair the events of a recorded and a candidate trace.
+
+Three passes, each only over what the previous ones left unpaired:
+
+1. **call id**: a tool call, permission decision, result or audit note pairs with the event of
+   the same kind, call id and tool on the other side, when that id is unique on both sides
+   (providers reuse ids across sessions, and some traces reuse them inside one).
+2. **tool and arguments**: tool calls with the same tool and the same canonical arguments pair
+   by occurrence; the permission decisions, results and notes of two paired calls pair with
+   each other.
+3. **sequence**: between consecutive pairs that keep both traces' order (the longest such
+   chain), the remaining events are aligned by their signatures (kind and tool) with
+   ``difflib.SequenceMatcher(autojunk=False)``; a stretch replaced on both sides pairs
+   events of the same kind in order.
+
+Pairs from passes 1 and 2 that go against the order of the chain are kept, and marked moved.
+"""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from typing import Any
+
+from retake.schema import Event, PairingMethod
+
+_CALL_KINDS = frozenset({"tool_call", "permission", "tool_result", "note"})
+
+
+TOOL_KINDS = frozenset({"tool_call", "permission", "tool_result"})
+
+
+def tool_of(event: Event) -> str | None:
+    """The tool an event is about, if any (without pydantic's slow missing-attribute path)."""
+    return event.tool if event.kind in TOOL_KINDS else None  # type: ignore[union-attr]
+
+
+def call_id_of(event: Event) -> str | None:
+    """The call id an event carries, if any."""
+    return event.call_id if event.kind in _CALL_KINDS else None  # type: ignore[union-attr]
+
+
+def signature(event: Event) -> str:
+    """The compact signature sequence alignment works on: kind and tool."""
+    kind = event.kind
+    if kind in TOOL_KINDS:
+        return f"{kind}:{event.tool}"  # type: ignore[union-attr]
+    if kind == "note":
+        return f"note:{event.level}"  # type: ignore[union-attr]
+    if kind == "model" and event.response.tool_calls:  # type: ignore[union-attr]
+        return "model>" + ",".join(c.name for c in event.response.tool_calls)  # type: ignore[union-attr]
+    return kind
+
+
+def canonical(value: Any) -> str:
+    """Canonical JSON of a value, for keys and noise bookkeeping."""
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr)
+    except (ValueError, RecursionError):
+        return repr(value)
+
+
+@dataclass
+class Alignment:
+    """The pairing of two event sequences (positions, which equal ``seq`` in a cassette)."""
+
+    rec_to_cand: list[int | None]
+    """For each recorded event, its candidate partner."""
+    cand_to_rec: list[int | None]
+    """For each candidate event, its recorded partner."""
+    method: list[PairingMethod | None] = field(default_factory=list)
+    """For each recorded event, how it was paired (``None``: unpaired)."""
+    moved: set[int] = field(default_factory=set)
+    """Recorded positions whose pairs run against the chain's order."""
+
+
+def call_groups(events: Sequence[Event]) -> dict[int, list[int]]:
+    """Tool-call position -> positions of the events about it (same call id, nearest call)."""
+    calls: dict[str, list[int]] = defaultdict(list)
+    for i, e in enumerate(events):
+        if e.kind == "tool_call":
+            calls[e.call_id].append(i)
+    groups: dict[int, list[int]] = {i: [] for ids in calls.values() for i in ids}
+    for i, e in enumerate(events):
+        if e.kind in ("permission", "tool_result", "note"):
+            cid = e.call_id
+            owners = calls.get(cid) if cid is not None else None
+            if owners:
+                owner = owners[0] if len(owners) == 1 else min(owners, key=lambda c: abs(c - i))
+                groups[owner].append(i)
+    return groups
+
+
+def _pair(al: Alignment, r: int, c: int, how: PairingMethod) -> None:
+    al.rec_to_cand[r] = c
+    al.cand_to_rec[c] = r
+    al.method[r] = how
+
+
+def _by_call_id(al: Alignment, rec: Sequence[Event], cand: Sequence[Event], start: int) -> None:
+    def index(events: Sequence[Event]) -> dict[tuple[str, str], list[int]]:
+        found: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for i in range(start, len(events)):
+            e = events[i]
+            if e.kind in _CALL_KINDS:
+                cid = e.call_id  # type: ignore[union-attr]
+                if cid is not None:
+                    found[(e.kind, cid)].append(i)
+        return found
+
+    left, right = index(rec), index(cand)
+    for key, rs in left.items():
+        cs = right.get(key)
+        if cs is None or len(rs) != 1 or len(cs) != 1:
+            continue
+        r, c = rs[0], cs[0]
+        if tool_of(rec[r]) == tool_of(cand[c]):
+            _pair(al, r, c, "call_id")
+
+
+def _by_tool_and_arguments(
+    al: Alignment, rec: Sequence[Event], cand: Sequence[Event], start: int
+) -> None:
+    waiting: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i in range(start, len(cand)):
+        e = cand[i]
+        if e.kind == "tool_call" and al.cand_to_rec[i] is None:
+            waiting[(e.tool, canonical(e.arguments))].append(i)
+    if not waiting:
+        return
+    new: list[tuple[int, int]] = []
+    for i in range(start, len(rec)):
+        e = rec[i]
+        if e.kind == "tool_call" and al.rec_to_cand[i] is None:
+            queue = waiting.get((e.tool, canonical(e.arguments)))
+            if queue:
+                c = queue.pop(0)
+                _pair(al, i, c, "tool_arguments")
+                new.append((i, c))
+    if not new:
+        return
+    rec_groups, cand_groups = call_groups(rec), call_groups(cand)
+    for r, c in new:
+        by_kind: dict[str, list[int]] = defaultdict(list)
+        for j in cand_groups.get(c, ()):
+            if al.cand_to_rec[j] is None:
+                by_kind[cand[j].kind].append(j)
+        for i in rec_groups.get(r, ()):
+            if al.rec_to_cand[i] is None and by_kind.get(rec[i].kind):
+                _pair(al, i, by_kind[rec[i].kind].pop(0), "tool_arguments")
+
+
+def _chain(al: Alignment, start: int) -> list[int]:
+    """Recorded positions of the longest order-keeping chain of pairs (patience method)."""
+    rs = [r for r in range(start, len(al.rec_to_cand)) if al.rec_to_cand[r] is not None]
+    tails: list[int] = []  # candidate positions
+    tail_idx: list[int] = []  # index into rs
+    back: list[int] = [-1] * len(rs)
+    for k, r in enumerate(rs):
+        c = al.rec_to_cand[r]
+        assert c is not None
+        j = bisect_left(tails, c)
+        if j == len(tails):
+            tails.append(c)
+            tail_idx.append(k)
+        else:
+            tails[j] = c
+            tail_idx[j] = k
+        back[k] = tail_idx[j - 1] if j > 0 else -1
+    chain: list[int] = []
+    k = tail_idx[-1] if tail_idx else -1
+    while k >= 0:
+        chain.append(rs[k])
+        k = back[k]
+    chain.reverse()
+    return chain
+
+
+DP_LIMIT = 40_000
+"""Stretches up to this many cells (recorded x candidate events) are aligned by a weighted
+longest common subsequence that prefers early matches; longer ones by SequenceMatcher."""
+
+_WEIGHT = {"tool_call": 4, "tool_result": 2, "permission": 2, "error": 2}
+
+
+def _kind(sig: str) -> str:
+    return sig.split(":", 1)[0].split(">", 1)[0]
+
+
+def _weighted_lcs(a: list[str], b: list[str]) -> list[tuple[int, int]]:
+    """Pairs of a best alignment: equal signatures score by kind (tool calls most), and where
+    skipping both is as good, two events of the same kind pair as a replacement. Ties go to
+    the earliest match, so a divergence shows where the traces part, not after."""
+    n, m = len(a), len(b)
+    score = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        row, below = score[i], score[i + 1]
+        ai = a[i]
+        w = _WEIGHT.get(_kind(ai), 1)
+        for j in range(m - 1, -1, -1):
+            best = below[j] if below[j] > row[j + 1] else row[j + 1]
+            if ai == b[j] and below[j + 1] + w > best:
+                best = below[j + 1] + w
+            row[j] = best
+    pairs: list[tuple[int, int]] = []
+    i = j = 0
+    while i < n and j < m:
+        here = score[i][j]
+        if a[i] == b[j] and here == score[i + 1][j + 1] + _WEIGHT.get(_kind(a[i]), 1):
+            pairs.append((i, j))
+            i, j = i + 1, j + 1
+        elif here == score[i + 1][j + 1] and _kind(a[i]) == _kind(b[j]):
+            pairs.append((i, j))  # replaced: same kind, different tool or decision
+            i, j = i + 1, j + 1
+        elif here == score[i + 1][j]:
+            i += 1
+        else:
+            j += 1
+    return pairs
+
+
+def _fill(
+    al: Alignment,
+    rec: Sequence[Event],
+    cand: Sequence[Event],
+    r_span: range,
+    c_span: range,
+) -> None:
+    rs = [i for i in r_span if al.rec_to_cand[i] is None]
+    cs = [i for i in c_span if al.cand_to_rec[i] is None]
+    if not rs or not cs:
+        return
+    a, b = [signature(rec[i]) for i in rs], [signature(cand[i]) for i in cs]
+    if a == b:
+        for r, c in zip(rs, cs, strict=True):
+            _pair(al, r, c, "sequence")
+        return
+    if len(a) * len(b) <= DP_LIMIT:
+        for i, j in _weighted_lcs(a, b):
+            _pair(al, rs[i], cs[j], "sequence")
+        return
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            for k in range(i2 - i1):
+                _pair(al, rs[i1 + k], cs[j1 + k], "sequence")
+        elif tag == "replace":
+            by_kind: dict[str, list[int]] = defaultdict(list)
+            for j in cs[j1:j2]:
+                by_kind[cand[j].kind].append(j)
+            for i in rs[i1:i2]:
+                if by_kind.get(rec[i].kind):
+                    _pair(al, i, by_kind[rec[i].kind].pop(0), "sequence")
+
+
+def same(a: Event, b: Event) -> bool:
+    """Whether two events are equal in every field, ids and times included (cheap)."""
+    if a.kind != b.kind:
+        return False
+    if a.kind != "model":
+        return a.__dict__ == b.__dict__
+    x, y = a.request, b.request  # type: ignore[union-attr]
+    u, v = a.response, b.response  # type: ignore[union-attr]
+    # Field by field through __dict__: pydantic's __eq__ costs microseconds per nested model.
+    return (
+        a.t == b.t
+        and u.text == v.text
+        and u.stop_reason == v.stop_reason
+        and len(u.tool_calls) == len(v.tool_calls)
+        and all(p.__dict__ == q.__dict__ for p, q in zip(u.tool_calls, v.tool_calls, strict=True))
+        and (u.usage is None) == (v.usage is None)
+        and (u.usage is None or u.usage.__dict__ == v.usage.__dict__)
+        and x.params == y.params
+        and x.model == y.model
+        and x.tools == y.tools
+        and len(x.messages) == len(y.messages)
+        and (not x.messages or x.messages[0].__dict__ == y.messages[0].__dict__)
+    )
+
+
+def common_prefix(rec: Sequence[Event], cand: Sequence[Event]) -> int:
+    """How many leading events the two traces share exactly: the identical-trace fast path.
+
+    A model event counts as shared when its response, settings and system message are; the
+    rest of its request is the conversation, made of the events already compared.
+    """
+    n = min(len(rec), len(cand))
+    p = 0
+    while p < n and same(rec[p], cand[p]):
+        p += 1
+    return p
+
+
+def align(rec: Sequence[Event], cand: Sequence[Event], prefix: int = 0) -> Alignment:
+    """Pair the events of two traces; see the module docstring for how. The first
+    ``prefix`` events are identical on both sides and pair with each other."""
+    head: list[int | None] = list(range(prefix))
+    paired: list[PairingMethod | None] = ["sequence"] * prefix
+    al = Alignment(
+        head + [None] * (len(rec) - prefix),
+        head + [None] * (len(cand) - prefix),
+        paired + [None] * (len(rec) - prefix),
+    )
+    if prefix == len(rec) == len(cand):
+        return al
+    _by_call_id(al, rec, cand, prefix)
+    _by_tool_and_arguments(al, rec, cand, prefix)
+    chain = _chain(al, prefix)
+    in_chain = set(chain)
+    for r in range(prefix, len(rec)):
+        if al.rec_to_cand[r] is not None and r not in in_chain:
+            al.moved.add(r)
+    r0, c0 = prefix, prefix
+    for r in chain:
+        c = al.rec_to_cand[r]
+        assert c is not None
+        if r > r0 and c > c0:
+            _fill(al, rec, cand, range(r0, r), range(c0, c))
+        r0, c0 = r + 1, c + 1
+    _fill(al, rec, cand, range(r0, len(rec)), range(c0, len(cand)))
+    return al
