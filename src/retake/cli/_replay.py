@@ -56,19 +56,25 @@ def replay(
         Path | None, typer.Option("--out", "-o", help="Write the candidate traces here.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON lines.")] = False,
+    compare: Annotated[
+        bool, typer.Option("--diff", help="Diff each candidate against its recording.")
+    ] = False,
 ) -> None:
     """Replay cassettes against a release: tools and (by default) the model are answered
     from the recording, write tools are never executed, and no network leaves the process."""
-    config = runner.ReplayConfig(agent=agent, model=model.value, timeout=timeout or None, out=out)
+    config = runner.ReplayConfig(
+        agent=agent, model=model.value, timeout=timeout or None, out=out, compare=compare
+    )
     scenarios = [p for p in paths if p.suffix in runner.SCENARIO_SUFFIXES or _scenario_dir(p)]
     cassettes = [p for p in paths if p not in scenarios]
 
     def todo() -> Iterator[runner.Job]:
         for path, trial in runner.jobs(cassettes, trials):
             yield path, trial, config
-        yield from runner.scenario_jobs(
+        for path, trial, scenario in runner.scenario_jobs(
             scenarios, agent, model=model.value, timeout=timeout or None, out=out
-        )
+        ):
+            yield path, trial, runner.replace(scenario, compare=compare)
 
     with user_errors():
         total = sum(1 for _ in todo())
@@ -100,6 +106,8 @@ def replay(
     if not as_json:
         console.print(_table(run.sessions, agent, model.value))
         _explain_misses(run.sessions)
+        if compare:
+            _divergences(run.sessions)
     broken = [s for s in run.sessions if s.status in ("timeout", "crashed", "invalid")]
     if not as_json:
         counts = ", ".join(
@@ -108,6 +116,26 @@ def replay(
         console.print(f"{len(run.sessions)} sessions: {counts}", highlight=False)
     if broken:
         raise typer.Exit(EXIT_FAILED)
+
+
+_SEVERITY = {"critical": "bold red", "error": "red", "warning": "yellow", "info": "dim"}
+
+
+def _divergences(sessions: list[SessionReplay]) -> None:
+    for s in sessions:
+        if not s.divergences:
+            continue
+        name = Path(s.scenario).stem if s.scenario else Path(s.cassette).name
+        console.print(
+            Text(f"\n{name} (trial {s.trial}): {len(s.divergences)} divergences", style="bold")
+        )
+        for d in s.divergences:
+            step = d.candidate if d.candidate is not None else d.recorded
+            console.print(
+                Text(f"  {d.severity:<8} ", style=_SEVERITY.get(d.severity, "")),
+                Text(f"step {step}: [{d.kind}] {d.summary}"),
+                soft_wrap=True,
+            )
 
 
 def _scenario_dir(path: Path) -> bool:
