@@ -55,9 +55,12 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--batches", type=int, default=25)
     args = parser.parse_args()
-    bare = per_call(lookup_order, args.calls, args.batches)
-    wraps = per_call(passthrough, args.calls, args.batches)
-    idle = per_call(decorated, args.calls, args.batches)
+    # Interleaved batch by batch, so the machine's drift hits the three alike.
+    samples: dict[str, list[float]] = {"bare": [], "wraps": [], "idle": []}
+    for _ in range(args.batches * 4):
+        for name, fn in (("bare", lookup_order), ("wraps", passthrough), ("idle", decorated)):
+            samples[name].append(per_call(fn, args.calls, 1))
+    bare, wraps, idle = (statistics.median(samples[k]) for k in ("bare", "wraps", "idle"))
     warnings.simplefilter("ignore")  # the benchmark's recorder uses a throwaway random key
     task = Task(user_turns=("bench",))
     with tempfile.TemporaryDirectory() as tmp:
