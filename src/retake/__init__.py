@@ -4,6 +4,19 @@ and see step by step where its behaviour diverges.
 This module is the one public door; implementation modules are private.
 """
 
+from retake.capture import (
+    AsyncTransport,
+    AsyncTransport2,
+    ToolError,
+    Transport,
+    Transport2,
+    note,
+    permission,
+    recording_http,
+    tool,
+    tool_call_id,
+    user_turn,
+)
 from retake.errors import (
     CassetteError,
     CassetteExists,
@@ -18,12 +31,15 @@ from retake.errors import (
     UnsupportedFormatVersion,
     WriterError,
 )
+from retake.pipeline import Recorder, record
+from retake.runner import ReplayConfig, ReplayOutcome, ReplayRun, replay
 from retake.schema import (
     FORMAT_VERSION,
     Cassette,
     CassetteHeader,
     ErrorEvent,
     Event,
+    EvidenceBundle,
     Message,
     ModelEvent,
     ModelRequest,
@@ -33,6 +49,8 @@ from retake.schema import (
     PermissionContext,
     PermissionEvent,
     RedactionManifest,
+    SessionReplay,
+    Task,
     ToolCallEvent,
     ToolCallRequest,
     ToolFailure,
@@ -42,11 +60,14 @@ from retake.schema import (
     UserEvent,
 )
 from retake.store import CassetteWriter, load, repair, save
+from retake.suite import check
 
 __version__ = "0.1.0"
 
 __all__ = [
     "FORMAT_VERSION",
+    "AsyncTransport",
+    "AsyncTransport2",
     "Cassette",
     "CassetteError",
     "CassetteExists",
@@ -57,6 +78,7 @@ __all__ = [
     "CorruptCassette",
     "ErrorEvent",
     "Event",
+    "EvidenceBundle",
     "LeakDetected",
     "Message",
     "ModelEvent",
@@ -67,21 +89,39 @@ __all__ = [
     "OutputEvent",
     "PermissionContext",
     "PermissionEvent",
+    "Recorder",
     "RedactionError",
     "RedactionManifest",
+    "ReplayConfig",
+    "ReplayOutcome",
+    "ReplayRun",
     "RetakeError",
+    "SessionReplay",
+    "Task",
     "ToolCallEvent",
     "ToolCallRequest",
+    "ToolError",
     "ToolFailure",
     "ToolResultEvent",
     "ToolSpec",
+    "Transport",
+    "Transport2",
     "TruncatedCassette",
     "UnsupportedFormatVersion",
     "Usage",
     "UserEvent",
     "WriterError",
     "__version__",
+    "check",
     "load",
+    "note",
+    "permission",
+    "record",
+    "recording_http",
     "repair",
+    "replay",
     "save",
+    "tool",
+    "tool_call_id",
+    "user_turn",
 ]

@@ -24,27 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from retake import capture, diff, expect, mutate, replay, report, store
+from retake import capture, diff, expect, mutate, player, report, store
 from retake.errors import InputFileError, RetakeError
 from retake.pipeline import load_entrypoint
-
-__all__ = [
-    "Job",
-    "ReplayConfig",
-    "ReplayOutcome",
-    "ReplayRun",
-    "SessionTimeout",
-    "jobs",
-    "load_entrypoint",
-    "replace",
-    "replay_cassette",
-    "replay_path",
-    "replay_paths",
-    "run",
-    "run_jobs",
-    "scenario_jobs",
-    "task_of",
-]
 from retake.schema import (
     Cassette,
     CassetteHeader,
@@ -58,6 +40,24 @@ from retake.schema import (
     UserEvent,
 )
 
+__all__ = [
+    "Job",
+    "ReplayConfig",
+    "ReplayOutcome",
+    "ReplayRun",
+    "SessionTimeout",
+    "jobs",
+    "load_entrypoint",
+    "replace",
+    "replay",
+    "replay_cassette",
+    "replay_path",
+    "run",
+    "run_jobs",
+    "scenario_jobs",
+    "task_of",
+]
+
 
 class SessionTimeout(Exception):
     """Raised inside the release when its session ran out of time."""
@@ -69,9 +69,9 @@ class ReplayConfig:
 
     agent: str
     """The release's entrypoint, ``module:function``."""
-    model: replay.ModelMode = "recorded"
-    matchers: tuple[replay.MatcherName, ...] = replay.DEFAULT_MATCHERS
-    unmatched: replay.Unmatched = "error"
+    model: player.ModelMode = "recorded"
+    matchers: tuple[player.MatcherName, ...] = player.DEFAULT_MATCHERS
+    unmatched: player.Unmatched = "error"
     timeout: float | None = 60.0
     """Seconds per session; ``None`` for no limit."""
     out: Path | None = None
@@ -155,7 +155,7 @@ def replay_cassette(
     for mutation in mutations:
         task = mutation.task(task)
     release_tools = [capture.spec_of(fn) for fn in getattr(entrypoint, "tools", ())]
-    wiring = replay.wiring_drift(cassette.header.tools, release_tools) if release_tools else []
+    wiring = player.wiring_drift(cassette.header.tools, release_tools) if release_tools else []
     snapshots: list[capture.Snapshot] = []
     recording = capture.RecordingSession(snapshots.append, task)
     for mutation in mutations:
@@ -166,7 +166,7 @@ def replay_cassette(
                 call_id=None,
                 data={"mutation": mutation.name},
             )
-    player = replay.Player(
+    answering = player.Player(
         cassette,
         recording,
         model=config.model,
@@ -179,11 +179,11 @@ def replay_cassette(
     answer: str | None = None
     error: str | None = None
     guard = (
-        replay.network_guard(allow_loopback=config.model == "scripted")
+        player.network_guard(allow_loopback=config.model == "scripted")
         if config.model != "live"
         else _nothing()
     )
-    with capture.activate(player), guard:
+    with capture.activate(answering), guard:
         try:
             with _deadline(config.timeout):
                 reply = entrypoint(task)
@@ -196,12 +196,12 @@ def replay_cassette(
             status, error = "raised", f"{type(exc).__name__}: {exc}"
             recording.error(exc)
     events = [capture.build_event(s) for s in snapshots]
-    drift = list(player.request_drift)
+    drift = list(answering.request_drift)
     recorded_models = [e for e in cassette.events if isinstance(e, ModelEvent)]
     live_models = [e for e in events if isinstance(e, ModelEvent)]
     for index, (old, new) in enumerate(zip(recorded_models, live_models, strict=False)):
         if new.provider is not None and (
-            found := replay.request_drift(index, old.request, new.request)
+            found := player.request_drift(index, old.request, new.request)
         ):
             drift.append(found)
     header = CassetteHeader(
@@ -222,7 +222,7 @@ def replay_cassette(
         },
     )
     candidate = Cassette(header=header, events=tuple(events))
-    unmatched = _locate_unmatched(player.unmatched, candidate)
+    unmatched = _locate_unmatched(answering.unmatched, candidate)
     written: str | None = None
     if config.out is not None:
         config.out.mkdir(parents=True, exist_ok=True)
@@ -385,7 +385,7 @@ def scenario_jobs(
     paths: Iterable[Path | str],
     agent: str,
     *,
-    model: replay.ModelMode = "recorded",
+    model: player.ModelMode = "recorded",
     timeout: float | None = 60.0,
     out: Path | None = None,
 ) -> Iterator[Job]:
@@ -549,11 +549,11 @@ class _Pool:
                     self.inbox.put(None)
 
 
-def replay_paths(
+def replay(
     paths: Sequence[Path | str] | Path | str,
     *,
     agent: str,
-    model: replay.ModelMode = "recorded",
+    model: player.ModelMode = "recorded",
     trials: int = 1,
     workers: int = 1,
     timeout: float | None = 60.0,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from retake import replay, runner, store
+from retake import player, runner, store
 from retake.schema import (
     Cassette,
     CassetteHeader,
@@ -32,7 +32,7 @@ RELEASE_1 = "retake.demo:release_1"
 RELEASE_2 = "retake.demo:release_2"
 
 
-def replayed(name: str, agent: str, model: replay.ModelMode = "recorded") -> runner.ReplayOutcome:
+def replayed(name: str, agent: str, model: player.ModelMode = "recorded") -> runner.ReplayOutcome:
     cassette = store.load(BUNDLED / f"{name}.retake")
     return runner.replay_cassette(
         cassette, runner.ReplayConfig(agent=agent, model=model), source=name
@@ -203,10 +203,10 @@ def test_a_socket_to_a_non_loopback_address_is_refused_during_replay(tmp_path: P
 
 
 def test_loopback_is_refused_in_recorded_mode_and_allowed_in_scripted_mode() -> None:
-    with replay.network_guard(allow_loopback=False), pytest.raises(ConnectionRefusedError) as e:
+    with player.network_guard(allow_loopback=False), pytest.raises(ConnectionRefusedError) as e:
         socket.create_connection(("127.0.0.1", 9), timeout=0.5)
     assert "retake" in str(e.value)
-    with replay.network_guard(allow_loopback=True), pytest.raises(OSError) as other:
+    with player.network_guard(allow_loopback=True), pytest.raises(OSError) as other:
         socket.create_connection(("127.0.0.1", 9), timeout=0.5)
     assert "retake" not in str(other.value)
 

@@ -10,6 +10,8 @@ import retake
 
 PUBLIC = [
     "FORMAT_VERSION",
+    "AsyncTransport",
+    "AsyncTransport2",
     "Cassette",
     "CassetteError",
     "CassetteExists",
@@ -20,6 +22,7 @@ PUBLIC = [
     "CorruptCassette",
     "ErrorEvent",
     "Event",
+    "EvidenceBundle",
     "LeakDetected",
     "Message",
     "ModelEvent",
@@ -30,23 +33,41 @@ PUBLIC = [
     "OutputEvent",
     "PermissionContext",
     "PermissionEvent",
+    "Recorder",
     "RedactionError",
     "RedactionManifest",
+    "ReplayConfig",
+    "ReplayOutcome",
+    "ReplayRun",
     "RetakeError",
+    "SessionReplay",
+    "Task",
     "ToolCallEvent",
     "ToolCallRequest",
+    "ToolError",
     "ToolFailure",
     "ToolResultEvent",
     "ToolSpec",
+    "Transport",
+    "Transport2",
     "TruncatedCassette",
     "UnsupportedFormatVersion",
     "Usage",
     "UserEvent",
     "WriterError",
     "__version__",
+    "check",
     "load",
+    "note",
+    "permission",
+    "record",
+    "recording_http",
     "repair",
+    "replay",
     "save",
+    "tool",
+    "tool_call_id",
+    "user_turn",
 ]
 
 
@@ -74,8 +95,11 @@ def test_every_public_exception_is_a_retake_error() -> None:
         for obj in (getattr(retake, name) for name in PUBLIC)
         if isinstance(obj, type) and issubclass(obj, BaseException)
     ]
-    assert len(exceptions) == 12
-    assert all(issubclass(exc, retake.RetakeError) for exc in exceptions)
+    # ToolError is data the agent sees (a tool's typed failure), not a harness error
+    harness = [exc for exc in exceptions if exc is not retake.ToolError]
+    assert len(harness) == 12
+    assert all(issubclass(exc, retake.RetakeError) for exc in harness)
+    assert not issubclass(retake.ToolError, retake.RetakeError)
 
 
 def test_errors_subclass_the_builtin_that_fits() -> None:
