@@ -12,6 +12,7 @@ sessions record side by side in one server without mixing.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -26,15 +27,25 @@ _call_id: ContextVar[str | None] = ContextVar("retake_call_id", default=None)
 active = _active.get
 """The session active in this context, or ``None``."""
 
+open_sessions = [0]
+"""How many sessions are active anywhere in the process. While none is, a boundary skips even
+the context-variable lookup (a list item read is the cheapest check Python has); the count is
+only a shortcut: with sessions open, each boundary still asks its own context."""
+_counting = threading.Lock()
+
 
 @contextmanager
 def activate(session: Session) -> Iterator[Session]:
     """Make ``session`` the active one in this context for the ``with`` block."""
+    with _counting:
+        open_sessions[0] += 1
     token = _active.set(session)
     try:
         yield session
     finally:
         _active.reset(token)
+        with _counting:
+            open_sessions[0] -= 1
 
 
 @contextmanager

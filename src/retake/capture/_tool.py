@@ -12,7 +12,7 @@ from pydantic import TypeAdapter, create_model
 from retake._session import ToolInfo
 from retake.schema import Effect, ToolSpec
 
-from ._boundary import active
+from ._boundary import active, open_sessions
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -96,13 +96,13 @@ def tool(
             description=inspect.getdoc(fn) or "",
         )
         wrapper: Callable[..., Any]
-        current = active  # a closure cell: cheaper to reach than a module global per call
+        current, anywhere = active, open_sessions  # closure cells: cheaper than globals
         if inspect.iscoroutinefunction(fn):
             async_fn: Callable[..., Awaitable[Any]] = fn
 
             @functools.wraps(fn)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                session = current()
+                session = current() if anywhere[0] else None
                 if session is None:
                     return await async_fn(*args, **kwargs)
                 arguments = dict(zip(parameters, args, strict=False))
@@ -114,7 +114,7 @@ def tool(
 
             @functools.wraps(fn)
             def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
-                session = current()
+                session = current() if anywhere[0] else None
                 if session is None:
                     return fn(*args, **kwargs)
                 arguments = dict(zip(parameters, args, strict=False))
