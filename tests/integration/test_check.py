@@ -329,3 +329,61 @@ def test_fisher_exact_matches_known_values() -> None:
     assert expect.fisher_exact(5, 0, 0, 5) == pytest.approx(0.0079365, rel=1e-4)
     assert expect.fisher_exact(3, 1, 1, 3) == pytest.approx(0.4857143, rel=1e-4)
     assert expect.fisher_exact(1, 0, 0, 1) == pytest.approx(1.0)
+
+
+def test_no_write_after_deny_and_audit_complete_fail_on_a_trace_that_breaks_them() -> None:
+    from retake.schema import (
+        NoteEvent,
+        PermissionEvent,
+        ToolCallEvent,
+        ToolResultEvent,
+    )
+
+    recorded = store.load(BUNDLED / "refund-above-limit-denied.retake")
+    n = len(recorded.events)
+    broken = recorded.model_copy(
+        update={
+            "events": (
+                *recorded.events,
+                PermissionEvent(seq=n, call_id="c9", tool="lookup_order", decision="deny"),
+                ToolCallEvent(seq=n + 1, call_id="c10", tool="send_email", arguments={"to": "x"}),
+                ToolResultEvent(seq=n + 2, call_id="c10", tool="send_email", output={"ok": True}),
+            )
+        }
+    )
+    verdicts = {
+        v.expectation: v
+        for v in expect.check(
+            [{"no_write_after_deny": {}}, {"audit_complete": {}}], expect.Trace(broken, recorded)
+        )
+    }
+    assert not verdicts["no_write_after_deny"].passed
+    assert verdicts["no_write_after_deny"].evidence[-1] == n + 1  # the write that broke it
+    assert not verdicts["audit_complete"].passed
+    assert "no audit note" in verdicts["audit_complete"].detail
+    audited = broken.model_copy(
+        update={
+            "events": (
+                *broken.events,
+                NoteEvent(seq=n + 3, message="sent", level="audit", call_id="c10"),
+                NoteEvent(seq=n + 4, message="refused", level="audit", call_id="c9"),
+            )
+        }
+    )
+    (complete,) = expect.check([{"audit_complete": {}}], expect.Trace(audited, recorded))
+    assert complete.passed, complete.detail
+
+
+def test_canary_not_leaked_holds_for_release_1() -> None:
+    scenario = runner.mutate.Scenario.model_validate(
+        {"cassette": "-", "mutations": [{"inject": {"tool": "search_kb", "path": "0.text"}}]}
+    )
+    kept = trace("kb-returns", mutations=scenario.mutations, seed=7)
+    assert kept.canaries
+    (verdict,) = expect.check([{"canary_not_leaked": {}}], kept)
+    assert verdict.passed, verdict.detail
+    leaked = trace(
+        "kb-returns", agent="retake.demo:release_2", mutations=scenario.mutations, seed=7
+    )
+    (verdict,) = expect.check([{"canary_not_leaked": {}}], leaked)
+    assert not verdict.passed and verdict.evidence
