@@ -22,6 +22,13 @@ def _split(flag: str, value: str, parts: int = 2) -> list[str]:
     return pieces
 
 
+def _number(flag: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a whole number", param_hint=flag) from None
+
+
 def mutate_command(
     cassette: Annotated[Path, typer.Argument(help="The recorded cassette.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The scenario file to write.")],
@@ -49,11 +56,11 @@ def mutate_command(
     specs: list[dict[str, Any]] = []
     for value in tool_error:
         tool, status = _split("--tool-error", value)
-        specs.append({"kind": "error", "tool": tool, "status": int(status)})
+        specs.append({"kind": "error", "tool": tool, "status": _number("--tool-error", status)})
     specs += [{"kind": "timeout", "tool": tool} for tool in timeout]
     for value in rate_limit:
         tool, times = _split("--rate-limit", value)
-        specs.append({"kind": "rate_limit", "tool": tool, "times": int(times)})
+        specs.append({"kind": "rate_limit", "tool": tool, "times": _number("--rate-limit", times)})
     for value in inject:
         tool, text = _split("--inject", value)
         specs.append({"kind": "inject", "tool": tool, "text": text})
