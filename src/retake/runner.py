@@ -455,7 +455,10 @@ class _Pool:
     ) -> None:
         self.workers = workers
         self.on_result = on_result
-        self.context = mp.get_context("spawn")
+        # A fork server imports retake once and forks each worker from there: workers start in
+        # milliseconds instead of re-importing everything, and none is forked from a parent
+        # that has threads running (the recorder's writers, the demo's model server).
+        self.context = mp.get_context("forkserver")
         self.inbox: Any = self.context.Queue(maxsize=workers * 4)
         self.outbox: Any = self.context.Queue()
         self.slots: list[_Slot] = []
@@ -478,6 +481,12 @@ class _Pool:
             self.on_result(result)
 
     def run(self, todo: Iterator[Job]) -> ReplayRun:
+        first = next(todo, None)
+        if first is None:
+            return ReplayRun()
+        todo = itertools.chain([first], todo)
+        agent_module = first[2].agent.partition(":")[0]
+        self.context.set_forkserver_preload(["retake.runner", agent_module])
         for _ in range(self.workers):
             self._start()
         pending = enumerate(todo)
