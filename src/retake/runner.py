@@ -11,6 +11,7 @@ timeout instead of hanging, and a dead worker recorded as a crash and replaced.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing as mp
 import queue
@@ -494,7 +495,8 @@ class _Pool:
         exhausted = False
         try:
             while not (exhausted and len(self.results) == len(self.jobs)):
-                while not exhausted:  # keep the inbox topped up, never the whole suite
+                # Top the inbox up without waiting (never the whole suite: it is bounded).
+                while not exhausted:
                     if held is None:
                         held = next(pending, None)
                         if held is None:
@@ -504,17 +506,22 @@ class _Pool:
                             break
                     index, job = held
                     try:
-                        self.inbox.put((index, *job), timeout=0.05)
+                        self.inbox.put_nowait((index, *job))
                     except queue.Full:
                         break
                     self.jobs[index] = job
                     held = None
+                # Then take every result that is in, waiting a little only when none is.
                 try:
-                    index, payload = self.outbox.get(timeout=0.1)
+                    index, payload = self.outbox.get(timeout=0.05)
                 except queue.Empty:
                     self._reap(exhausted)
                     continue
                 self._record(index, SessionReplay.model_validate(payload))
+                with contextlib.suppress(queue.Empty):
+                    while True:
+                        index, payload = self.outbox.get_nowait()
+                        self._record(index, SessionReplay.model_validate(payload))
         finally:
             for slot in self.slots:
                 if slot.process.is_alive():
