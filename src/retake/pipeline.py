@@ -19,29 +19,12 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
-
 from retake import capture, redact, store
-from retake.errors import RedactionError, RetakeError
-from retake.schema import Cassette, CassetteHeader, Event, EventAdapter, Task, ToolSpec
+from retake.errors import RetakeError
+from retake.schema import Cassette, CassetteHeader, Event, Task, ToolSpec
 
 T = TypeVar("T")
 _log = logging.getLogger("retake")
-
-
-def _redact_event(event: Event, redactor: redact.Redactor, tally: redact.Tally) -> Event:
-    data = event.model_dump(mode="python")
-    new = redactor.redact(data, path=f"events[{event.seq}]", tally=tally)
-    if new is data:
-        return event
-    try:
-        return EventAdapter.validate_python(new)
-    except ValidationError as exc:
-        raise RedactionError(
-            f"event {event.seq} ({event.kind}) is not valid after redaction: "
-            f"{exc.errors()[0]['msg']}; point field rules at free-form fields "
-            "(arguments, output, data) rather than typed ones."
-        ) from exc
 
 
 def load_entrypoint(spec: str) -> Callable[[Task], Any]:
@@ -144,7 +127,7 @@ class Recorder:
         redactor = self.redactor
 
         def prepare(snapshot: capture.Snapshot) -> Event:
-            return _redact_event(capture.build_event(snapshot), redactor, tally)
+            return redact.redact_event(capture.build_event(snapshot), redactor, tally)
 
         writer = store.CassetteWriter(
             self.directory / f"{session_id}{store.SUFFIX}",

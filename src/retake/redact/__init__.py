@@ -5,7 +5,7 @@ Nothing recorded reaches disk unredacted: the recorder passes every value throug
 still finds something (``writer.finalise(check=assert_no_leaks)``).
 """
 
-from ._cassette import assert_no_leaks, redact_cassette, scan_cassette
+from ._cassette import assert_no_leaks, redact_cassette, redact_event, scan_cassette
 from ._detectors import BUILTIN_DETECTORS, Category, Detector, detector_names
 from ._findings import Finding
 from ._policy import (
@@ -40,6 +40,7 @@ __all__ = [
     "assert_no_leaks",
     "detector_names",
     "redact_cassette",
+    "redact_event",
     "scan",
     "scan_cassette",
 ]

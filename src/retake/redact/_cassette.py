@@ -7,20 +7,37 @@ from typing import Any
 from pydantic import ValidationError
 
 from retake.errors import LeakDetected, RedactionError
-from retake.schema import Cassette, EventAdapter, RedactionManifest
+from retake.schema import Cassette, Event, EventAdapter, RedactionManifest
 
 from ._findings import Finding
 from ._policy import RedactionPolicy
 from ._redactor import Redactor, scan
 from ._walk import Tally
 
-__all__ = ["assert_no_leaks", "redact_cassette", "scan_cassette"]
+__all__ = ["assert_no_leaks", "redact_cassette", "redact_event", "scan_cassette"]
 
 _SHOWN = 10
 
 
 def _header_data(cassette: Cassette) -> dict[str, Any]:
     return cassette.header.model_dump(mode="python", exclude={"redaction"})
+
+
+def redact_event(event: Event, redactor: Redactor, tally: Tally | None = None) -> Event:
+    """``event`` with every sensitive value replaced; ``event`` itself when nothing was."""
+    data = event.model_dump(mode="python")
+    new = redactor.redact(data, path=f"events[{event.seq}]", tally=tally)
+    if new is data:
+        return event
+    try:
+        return EventAdapter.validate_python(new)
+    except ValidationError as exc:
+        raise RedactionError(
+            f"event {event.seq} (kind={event.kind!r}) is no longer valid after redaction: "
+            f"{exc.errors()[0]['msg']} at {exc.errors()[0]['loc']!r}; a field rule probably "
+            "masks a typed field whole, so point it at a free-form field (arguments, output, "
+            "data) instead"
+        ) from exc
 
 
 def redact_cassette(cassette: Cassette, redactor: Redactor) -> Cassette:
@@ -31,20 +48,7 @@ def redact_cassette(cassette: Cassette, redactor: Redactor) -> Cassette:
     tally = Tally()
     header = _header_data(cassette)
     new_header = redactor.redact(header, path="header", labels=("header",), tally=tally)
-    events = list(cassette.events)
-    for i, event in enumerate(cassette.events):
-        data = event.model_dump(mode="python")
-        new = redactor.redact(data, path=f"events[{i}]", tally=tally)
-        if new is not data:
-            try:
-                events[i] = EventAdapter.validate_python(new)
-            except ValidationError as exc:
-                raise RedactionError(
-                    f"event {i} (kind={data.get('kind')!r}) is no longer valid after "
-                    f"redaction: {exc.errors()[0]['msg']} at {exc.errors()[0]['loc']!r}; a "
-                    "field rule probably masks a typed field whole, so point it at a "
-                    "free-form field (arguments, output, data) instead"
-                ) from exc
+    events = [redact_event(event, redactor, tally) for event in cassette.events]
     manifest = _merge(cassette.header.redaction, redactor.manifest(tally))
     try:
         header_model = type(cassette.header).model_validate({**new_header, "redaction": manifest})
