@@ -7,12 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from retake import report, suite
-from retake.schema import SessionReplay
 
-from ._common import EXIT_FAILED, console, err_console, user_errors
+from ._common import EXIT_FAILED, console, progress_bar, user_errors
 
 
 class Model(StrEnum):
@@ -53,19 +51,7 @@ def check(
         total = sum(
             suite.mutate.load_scenario(p).scenario.trials for p in suite.scenario_files(folder)
         )
-        with Progress(
-            TextColumn("[bold]checking"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-        ) as progress:
-            bar = progress.add_task("", total=total)
-
-            def advance(result: SessionReplay) -> None:
-                progress.update(bar, advance=1)
-
+        with progress_bar("checking", total) as advance:
             evidence = suite.check(
                 folder,
                 agent=agent or settings.agent,
@@ -73,7 +59,7 @@ def check(
                 model=(model.value if model else settings.model),
                 workers=workers or settings.workers,
                 timeout=settings.timeout,
-                on_result=advance,
+                on_result=lambda result: advance(Path(result.scenario or "").stem),
             )
         if sign_key is not None:
             evidence = suite.sign(evidence, suite.read_key(sign_key))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from retake.errors import RetakeError
 from retake.store import PARTIAL_SUFFIX, SUFFIX
@@ -29,6 +30,29 @@ def user_errors() -> Iterator[None]:
     except RetakeError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
+
+
+@contextmanager
+def progress_bar(
+    verb: str, total: int, *, disable: bool = False
+) -> Iterator[Callable[[str], None]]:
+    """A transient progress bar on stderr; yields ``advance(description)``."""
+    with Progress(
+        TextColumn(f"[bold]{verb}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=err_console,
+        transient=True,
+        disable=disable,
+    ) as progress:
+        bar = progress.add_task("", total=total)
+
+        def advance(description: str = "") -> None:
+            progress.update(bar, advance=1, description=description)
+
+        yield advance
 
 
 def as_json_data(model: BaseModel, what: str) -> Any:

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from retake import pipeline, redact
 
-from ._common import EXIT_FAILED, EXIT_USAGE, console, err_console, user_errors
+from ._common import EXIT_FAILED, EXIT_USAGE, console, err_console, progress_bar, user_errors
 
 
 class SourceFormat(StrEnum):
@@ -59,18 +58,10 @@ def import_(
     with user_errors():
         policy = redact.RedactionPolicy(key=redact.KeySource(file=key_file)) if key_file else None
         redactor = redact.Redactor(policy)
-        with Progress(
-            TextColumn("[bold]importing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.description}"),
-            console=console,
-            transient=True,
-        ) as progress:
-            bar = progress.add_task("", total=len(sources))
+        with progress_bar("importing", len(sources)) as advance:
 
             def done(result: pipeline.FileImport) -> None:
-                progress.update(bar, advance=1, description=result.file.name)
+                advance(result.file.name)
 
             report = pipeline.import_paths(
                 sources,

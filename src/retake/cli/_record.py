@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -14,7 +13,7 @@ from retake import pipeline, redact
 from retake._yamlfile import load_model
 from retake.schema import TasksFile
 
-from ._common import EXIT_FAILED, console, user_errors
+from ._common import EXIT_FAILED, console, progress_bar, user_errors
 
 
 def record(
@@ -43,18 +42,10 @@ def record(
             raise typer.BadParameter(f"{tasks}: {exc}", param_hint="--tasks") from None
         policy = redact.RedactionPolicy(key=redact.KeySource(file=key_file)) if key_file else None
         results: list[pipeline.TaskRecording] = []
-        with Progress(
-            TextColumn("[bold]recording"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.description}"),
-            console=console,
-            transient=True,
-        ) as progress:
-            bar = progress.add_task("", total=len(todo))
+        with progress_bar("recording", len(todo)) as advance:
 
             def done(result: pipeline.TaskRecording) -> None:
-                progress.update(bar, advance=1, description=result.task.id or "")
+                advance(result.task.id or "")
 
             results = pipeline.record(
                 agent,

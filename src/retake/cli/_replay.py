@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from retake import runner, store
 from retake.schema import SessionReplay
 
-from ._common import EXIT_FAILED, EXIT_USAGE, console, err_console, user_errors
+from ._common import EXIT_FAILED, EXIT_USAGE, console, err_console, progress_bar, user_errors
 
 _STATUS_STYLE = {
     "completed": "green",
@@ -86,19 +85,10 @@ def replay(
         raise typer.Exit(EXIT_USAGE)
     with user_errors():
         runner.load_entrypoint(agent)  # a wrong entrypoint is one clear error, not N failures
-        with Progress(
-            TextColumn("[bold]replaying"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-            disable=as_json,
-        ) as progress:
-            bar = progress.add_task("", total=total)
+        with progress_bar("replaying", total, disable=as_json) as step:
 
             def advance(result: SessionReplay) -> None:
-                progress.update(bar, advance=1)
+                step(Path(result.scenario or result.cassette).stem)
                 if as_json:
                     typer.echo(json.dumps(result.model_dump(mode="json")))
 
