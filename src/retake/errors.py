@@ -16,6 +16,8 @@ each message says what happened, names the offending value, and says what to do:
     │   │   └── CassetteLimitExceeded     a declared size or nesting past the decoder's limits
     │   └── TruncatedCassette             (ValueError) the recording never finalised
     ├── InputFileError                    (ValueError) a tasks, scenario or config file is wrong
+    ├── ProviderFormatError               (ValueError) a model body is not shaped as its API
+    ├── DiffError                         (ValueError) two traces cannot be compared as asked
     ├── WriterError                       (RuntimeError) the cassette writer cannot go on
     └── RedactionError                    redaction could not make a value safe to store
         └── LeakDetected                  (ValueError) the write-time scan still finds a secret
@@ -33,9 +35,11 @@ __all__ = [
     "CassetteLimitExceeded",
     "CassetteNotFound",
     "CorruptCassette",
+    "DiffError",
     "InputFileError",
     "LeakDetected",
     "NotACassette",
+    "ProviderFormatError",
     "RedactionError",
     "RetakeError",
     "TruncatedCassette",
@@ -98,6 +102,21 @@ class InputFileError(RetakeError, ValueError):
     def __init__(self, message: str, *, path: Path | str | None = None) -> None:
         super().__init__(message)
         self.path = Path(path) if path is not None else None
+
+
+class ProviderFormatError(RetakeError, ValueError):
+    """A model request or response body does not have the shape its provider's API gives it.
+
+    ``provider`` names the adapter that refused it, e.g. ``openai-chat``.
+    """
+
+    def __init__(self, provider: str, message: str) -> None:
+        super().__init__(f"{provider}: {message}")
+        self.provider = provider
+
+
+class DiffError(RetakeError, ValueError):
+    """Two traces cannot be compared as asked."""
 
 
 class WriterError(RetakeError, RuntimeError):

@@ -43,8 +43,10 @@ step_added, step_removed, step_changed. Suppression rules: ``text_similarity``,
 added within a version; a removal or a change of meaning bumps ``schema_version``.
 """
 
+from retake.errors import DiffError
+
 from ._compare import similarity
-from ._engine import DiffError, diff, explain, explain_pair, learn_noise
+from ._engine import diff, explain, explain_pair, learn_noise
 from ._rules import IGNORED_RULES, DiffConfig
 
 __all__ = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from retake.errors import RetakeError
+from retake.errors import DiffError
 from retake.schema import (
     Cassette,
     DiffReport,
@@ -24,10 +24,6 @@ from ._compare import Comparer, RawChange, projection, short
 from ._noise import TrialObservation, build_noise, field_noise, pairing_noise
 from ._rules import IGNORED_RULES, DiffConfig
 from ._taxonomy import Classifier, Finding, wiring_between, wiring_findings
-
-
-class DiffError(RetakeError, ValueError):
-    """Two traces cannot be compared as asked."""
 
 
 @dataclass

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from retake.errors import ProviderFormatError
 from retake.schema import ModelRequest, ModelResponse
 
 from ._anthropic import AnthropicMessagesAdapter
-from ._base import Body, ProviderAdapter, ProviderFormatError
+from ._base import Body, ProviderAdapter
 from ._openai_chat import OpenAIChatAdapter
 from ._openai_responses import OpenAIResponsesAdapter
 

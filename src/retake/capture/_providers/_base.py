@@ -13,22 +13,11 @@ from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
-from retake.errors import RetakeError
+from retake.errors import ProviderFormatError
 from retake.schema import ModelRequest, ModelResponse
 
 Body = bytes | str
 """A decoded HTTP body (content encoding already undone), as bytes or text."""
-
-
-class ProviderFormatError(RetakeError, ValueError):
-    """A body does not have the shape its provider's API gives it.
-
-    ``provider`` names the adapter that refused it, e.g. ``openai-chat``.
-    """
-
-    def __init__(self, provider: str, message: str) -> None:
-        super().__init__(f"{provider}: {message}")
-        self.provider = provider
 
 
 @runtime_checkable
