@@ -259,10 +259,11 @@ def _fill(
 
 def same(a: Event, b: Event) -> bool:
     """Whether two events are equal in every field, ids and times included (cheap)."""
-    if a.kind != b.kind:
-        return False
     if a.kind != "model":
+        # ``kind`` is one of the fields, so events of different kinds differ here too.
         return a.__dict__ == b.__dict__
+    if b.kind != "model":
+        return False
     x, y = a.request, b.request  # type: ignore[union-attr]
     u, v = a.response, b.response  # type: ignore[union-attr]
     # Field by field through __dict__: pydantic's __eq__ costs microseconds per nested model.
@@ -270,8 +271,7 @@ def same(a: Event, b: Event) -> bool:
         a.t == b.t
         and u.text == v.text
         and u.stop_reason == v.stop_reason
-        and len(u.tool_calls) == len(v.tool_calls)
-        and all(p.__dict__ == q.__dict__ for p, q in zip(u.tool_calls, v.tool_calls, strict=True))
+        and _same_models(u.tool_calls, v.tool_calls)
         and (u.usage is None) == (v.usage is None)
         and (u.usage is None or u.usage.__dict__ == v.usage.__dict__)
         and x.params == y.params
@@ -282,17 +282,25 @@ def same(a: Event, b: Event) -> bool:
     )
 
 
+def _same_models(xs: Sequence[Any], ys: Sequence[Any]) -> bool:
+    if len(xs) != len(ys):
+        return False
+    if len(xs) == 1:
+        return bool(xs[0].__dict__ == ys[0].__dict__)
+    return all(p.__dict__ == q.__dict__ for p, q in zip(xs, ys, strict=True))
+
+
 def common_prefix(rec: Sequence[Event], cand: Sequence[Event]) -> int:
     """How many leading events the two traces share exactly: the identical-trace fast path.
 
     A model event counts as shared when its response, settings and system message are; the
     rest of its request is the conversation, made of the events already compared.
     """
-    n = min(len(rec), len(cand))
-    p = 0
-    while p < n and same(rec[p], cand[p]):
-        p += 1
-    return p
+    # ``map`` drives the loop from C; this runs over every event of every identical pair.
+    for p, equal in enumerate(map(same, rec, cand)):
+        if not equal:
+            return p
+    return min(len(rec), len(cand))
 
 
 def align(rec: Sequence[Event], cand: Sequence[Event], prefix: int = 0) -> Alignment:
