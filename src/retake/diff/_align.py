@@ -264,8 +264,8 @@ def same(a: Event, b: Event) -> bool:
         return a.__dict__ == b.__dict__
     if b.kind != "model":
         return False
-    x, y = a.request, b.request  # type: ignore[union-attr]
-    u, v = a.response, b.response  # type: ignore[union-attr]
+    x, y = a.request, b.request
+    u, v = a.response, b.response
     # Field by field through __dict__: pydantic's __eq__ costs microseconds per nested model.
     return (
         a.t == b.t
