@@ -456,9 +456,11 @@ class _Pool:
     ) -> None:
         self.workers = workers
         self.on_result = on_result
-        # A fork server imports retake once and forks each worker from there: workers start in
-        # milliseconds instead of re-importing everything, and none is forked from a parent
-        # that has threads running (the recorder's writers, the demo's model server).
+        # Workers fork from this process while it runs no other thread (the CLI's case): they
+        # start at once, with retake and the agent already imported. Forking a process that
+        # has threads running (the recorder's writers, the demo's model server, the queues'
+        # feeders) can leave a lock held for ever in the child, so from then on workers fork
+        # from a fork server that imports retake and the agent once.
         self.context = mp.get_context("forkserver")
         self.inbox: Any = self.context.Queue(maxsize=workers * 4)
         self.outbox: Any = self.context.Queue()
@@ -468,7 +470,9 @@ class _Pool:
 
     def _start(self) -> None:
         current = self.context.Value("q", -1, lock=False)
-        process = self.context.Process(
+        alone = threading.active_count() == 1 and "fork" in mp.get_all_start_methods()
+        context = mp.get_context("fork") if alone else self.context
+        process = context.Process(
             target=_worker, args=(self.inbox, self.outbox, current), daemon=True
         )
         process.start()
@@ -486,8 +490,12 @@ class _Pool:
         if first is None:
             return ReplayRun()
         todo = itertools.chain([first], todo)
-        agent_module = first[2].agent.partition(":")[0]
-        self.context.set_forkserver_preload(["retake.runner", agent_module])
+        agent = first[2].agent
+        self.context.set_forkserver_preload(["retake.runner", agent.partition(":")[0]])
+        # Imported here once, so workers forked from this process have it; an agent that
+        # fails to load is reported by each worker, per session, as any other failure.
+        with contextlib.suppress(Exception):
+            _entrypoint(agent)
         for _ in range(self.workers):
             self._start()
         pending = enumerate(todo)

@@ -3,6 +3,7 @@ explained misses, timeouts and crashes."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -229,6 +230,27 @@ def test_timeouts_and_crashed_workers_are_recorded_and_the_run_goes_on(tmp_path:
         paths, runner.ReplayConfig(agent="tests.support.agents:answers"), workers=2
     )
     assert [s.answer for s in healthy.sessions] == ["answer to refund A-1"] * 3
+
+
+def test_workers_forked_from_a_single_threaded_parent_recover_the_same_way(
+    tmp_path: Path,
+) -> None:
+    paths = [str(_tiny_cassette(tmp_path, f"s{i}")) for i in range(3)]
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.support.pool_run", *paths],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["threads_before"] == 1
+    assert result["runs"] == {
+        "hangs": [["timeout", None]] * 3,
+        "dies": [["crashed", None]] * 3,
+        "answers": [["completed", "answer to refund A-1"]] * 3,
+    }
 
 
 def test_an_invalid_cassette_is_a_result_not_a_crash(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ context that sent it. With no session active, a request goes straight to the inn
 
 from __future__ import annotations
 
+import functools
 import gzip
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -98,7 +99,13 @@ def _make(lib: Any) -> tuple[type[Any], type[Any]]:
         """A sync transport that records (or, in replay, answers) model calls."""
 
         def __init__(self, inner: Any = None) -> None:
-            self._inner = inner if inner is not None else lib.HTTPTransport()
+            self._given = inner
+
+        @functools.cached_property
+        def _inner(self) -> Any:
+            # Built on first use: a replay never sends a request, and building the network
+            # transport costs a fifth of a second (its I/O backends, the TLS context).
+            return self._given if self._given is not None else lib.HTTPTransport()
 
         def handle_request(self, request: Any) -> Any:
             session = active()
@@ -126,13 +133,20 @@ def _make(lib: Any) -> tuple[type[Any], type[Any]]:
             )
 
         def close(self) -> None:
-            self._inner.close()
+            if self._given is not None or "_inner" in self.__dict__:
+                self._inner.close()
 
     class AsyncTransport(lib.AsyncBaseTransport):  # type: ignore[misc]
         """An async transport that records (or, in replay, answers) model calls."""
 
         def __init__(self, inner: Any = None) -> None:
-            self._inner = inner if inner is not None else lib.AsyncHTTPTransport()
+            self._given = inner
+
+        @functools.cached_property
+        def _inner(self) -> Any:
+            # Built on first use: a replay never sends a request, and building the network
+            # transport costs a fifth of a second (its I/O backends, the TLS context).
+            return self._given if self._given is not None else lib.AsyncHTTPTransport()
 
         async def handle_async_request(self, request: Any) -> Any:
             session = active()
@@ -160,7 +174,8 @@ def _make(lib: Any) -> tuple[type[Any], type[Any]]:
             )
 
         async def aclose(self) -> None:
-            await self._inner.aclose()
+            if self._given is not None or "_inner" in self.__dict__:
+                await self._inner.aclose()
 
     return SyncTransport, AsyncTransport
 
