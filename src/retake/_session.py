@@ -45,6 +45,9 @@ class HttpAnswer:
     status: int
     headers: dict[str, str]
     stream: Iterable[bytes] | AsyncIterable[bytes]
+    recorded: tuple[str, ModelResponse] | None = None
+    """``(provider, response)`` when replay serves this answer from a recorded model event:
+    the body says the same, so the recording need not parse it back."""
 
 
 class Session(Protocol):

@@ -11,6 +11,7 @@ fail-closed answer (a typed error the agent sees, by default) and is marked in t
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 from retake._session import (
@@ -233,12 +234,15 @@ class Player:
             )
             return HttpAnswer(500, {"content-type": "application/json"}, [body])
         recorded = self._model_events[index]
+        parsed = None if recorded.provider is None else (recorded.provider, recorded.response)
         if recorded.http is not None:
             http = recorded.http
-            return HttpAnswer(http.status, dict(http.response_headers), [http.response_body])
+            return HttpAnswer(
+                http.status, dict(http.response_headers), [http.response_body], parsed
+            )
         if self._render is None:
             raise ValueError("a recorded model call without HTTP needs a renderer to replay")
-        return self._render(recorded)
+        return replace(self._render(recorded), recorded=parsed)
 
     def http(self, call: HttpCall, send: Callable[[], HttpAnswer]) -> HttpAnswer:
         if self.model != "recorded":
