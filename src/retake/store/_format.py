@@ -44,6 +44,7 @@ PREAMBLE_SIZE = len(MAGIC) + _PREAMBLE.size
 FRAME_OVERHEAD = _FRAME.size
 
 HEADER, EVENT, AMEND, FOOTER = b"H", b"E", b"A", b"F"
+_KINDS = frozenset((HEADER, EVENT, AMEND, FOOTER))
 
 MAX_FRAME_BYTES = 256 * 1024 * 1024
 """The largest frame a decoder accepts; a larger declared length is damage, not data."""
@@ -110,6 +111,18 @@ class Scan(NamedTuple):
     or ``torn`` (no footer, a partial or damaged last frame)."""
 
 
+def unpack_events(frames: list[Frame], *, path: Path | None) -> list[Any]:
+    """Decode the payloads of event frames, with ``unpack``'s limits and errors (``event i``)."""
+    unpackb = msgpack.unpackb
+    try:
+        return [unpackb(f.payload, ext_hook=_refuse_ext, strict_map_key=False) for f in frames]
+    except (ValueError, TypeError, msgpack.UnpackException):
+        # Rare, so found again frame by frame, to name the damaged event in the error.
+        for position, found in enumerate(frames):
+            unpack(found.payload, path=path, what=f"event {position}")
+        raise
+
+
 def _name(path: Path | None) -> str:
     return f"cassette {str(path)!r}" if path is not None else "the cassette"
 
@@ -147,13 +160,17 @@ def scan(data: bytes, path: Path | None, *, checksums: bool = True) -> Scan:
     version = read_version(data, path)
     view = memoryview(data)
     frames: list[Frame] = []
+    # A long session has thousands of frames: the loop keeps to locals and builds each Frame
+    # with tuple.__new__ (NamedTuple's own constructor is a Python-level call).
+    append, header_at, make, crc32 = frames.append, _FRAME.unpack_from, tuple.__new__, zlib.crc32
+    previous: bytes | None = None
     pos = PREAMBLE_SIZE
     size = len(data)
     while pos < size:
         if size - pos < FRAME_OVERHEAD:
             return Scan(version, frames, "torn")
-        kind, length, crc = _FRAME.unpack_from(data, pos)
-        if kind not in (HEADER, EVENT, AMEND, FOOTER):
+        kind, length, crc = header_at(data, pos)
+        if kind not in _KINDS:
             raise CorruptCassette(
                 f"{_name(path)} has an unknown frame type {kind!r} at byte {pos}; the file is "
                 "damaged. Restore it from a copy, or load what precedes the damage with "
@@ -170,7 +187,7 @@ def scan(data: bytes, path: Path | None, *, checksums: bool = True) -> Scan:
         if end > size:
             return Scan(version, frames, "torn")
         payload = view[pos + FRAME_OVERHEAD : end]
-        if checksums and zlib.crc32(payload) != crc:
+        if checksums and crc32(payload) != crc:
             if end == size and kind != FOOTER:
                 return Scan(version, frames, "torn")
             raise CorruptCassette(
@@ -178,16 +195,15 @@ def scan(data: bytes, path: Path | None, *, checksums: bool = True) -> Scan:
                 "restore the file from a copy.",
                 path=path,
             )
-        if (kind == HEADER) != (not frames) or (
-            kind in (EVENT, AMEND) and frames and frames[-1].kind == AMEND
-        ):
+        if (kind == HEADER) is (previous is not None) or (previous == AMEND and kind != FOOTER):
             raise CorruptCassette(
                 f"{_name(path)} has its frames out of order at byte {pos} (the header must "
                 "come first and once, and nothing but the footer after an amendment); the "
                 "file is damaged.",
                 path=path,
             )
-        frames.append(Frame(kind, payload, pos, end))
+        append(make(Frame, (kind, payload, pos, end)))
+        previous = kind
         pos = end
         if kind == FOOTER:
             if pos != size:

@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from retake.schema import Cassette, CassetteHeader
 from . import _format
 from ._codec import DecodeError, Decoder
 from ._migrate import upgrade
+
+_seq = attrgetter("seq")
 
 
 @dataclass(frozen=True)
@@ -86,38 +89,45 @@ def load(path: Path | str, *, allow_truncated: bool = False) -> Cassette:
 def loads(data: bytes, *, allow_truncated: bool = False, path: Path | None = None) -> Cassette:
     """Load and validate a cassette from its bytes."""
     with _gc_paused():
-        scan = _format.scan(data, path, checksums=False)
-        if scan.tail == "complete":
-            # The footer's sha256 covers every frame, so per-frame CRCs would add nothing.
-            _footer(scan, path, data, expect_events=_count(scan.frames, _format.EVENT))
-        else:
-            scan = _format.scan(data, path)
-        frames = scan.frames
-        if not frames:
-            raise TruncatedCassette(
-                f"{_where(path)} ends before its header was written: the recording died at "
-                "its very start and holds no events. Remove the file.",
-                path=path,
-            )
-        events = [f for f in frames if f.kind == _format.EVENT]
-        if scan.tail != "complete" and not allow_truncated:
-            raise TruncatedCassette(
-                f"{_where(path)} was never finalised (the recording was cut short, or its end "
-                f"is damaged); {len(events)} events survived intact. Load it with "
-                "allow_truncated=True (CLI: --allow-truncated), or finalise it with "
-                f"`retake repair {path if path is not None else 'CASSETTE'}`.",
-                path=path,
-                events=len(events),
-            )
-        unpack = _format.unpack
-        header_raw = unpack(frames[0].payload, path=path, what="the header")
-        for amend in (f for f in frames if f.kind == _format.AMEND):
-            update = unpack(amend.payload, path=path, what="the header amendment")
-            if not isinstance(update, dict) or not isinstance(header_raw, dict):
-                raise CorruptCassette(f"the header of {_where(path)} is not a map.", path=path)
-            header_raw.update(update)
-        raw_events = [unpack(f.payload, path=path, what=f"event {i}") for i, f in enumerate(events)]
-        return _build(header_raw, raw_events, scan, path)
+        # The work runs in a frame of its own: the decoded dicts it drops are freed when it
+        # returns, before the collector runs again, so the deferred collection walks only
+        # what the cassette keeps.
+        return _loads(data, allow_truncated, path)
+
+
+def _loads(data: bytes, allow_truncated: bool, path: Path | None) -> Cassette:
+    scan = _format.scan(data, path, checksums=False)
+    if scan.tail == "complete":
+        # The footer's sha256 covers every frame, so per-frame CRCs would add nothing.
+        _footer(scan, path, data, expect_events=_count(scan.frames, _format.EVENT))
+    else:
+        scan = _format.scan(data, path)
+    frames = scan.frames
+    if not frames:
+        raise TruncatedCassette(
+            f"{_where(path)} ends before its header was written: the recording died at "
+            "its very start and holds no events. Remove the file.",
+            path=path,
+        )
+    events = [f for f in frames if f.kind == _format.EVENT]
+    if scan.tail != "complete" and not allow_truncated:
+        raise TruncatedCassette(
+            f"{_where(path)} was never finalised (the recording was cut short, or its end "
+            f"is damaged); {len(events)} events survived intact. Load it with "
+            "allow_truncated=True (CLI: --allow-truncated), or finalise it with "
+            f"`retake repair {path if path is not None else 'CASSETTE'}`.",
+            path=path,
+            events=len(events),
+        )
+    unpack = _format.unpack
+    header_raw = unpack(frames[0].payload, path=path, what="the header")
+    for amend in (f for f in frames if f.kind == _format.AMEND):
+        update = unpack(amend.payload, path=path, what="the header amendment")
+        if not isinstance(update, dict) or not isinstance(header_raw, dict):
+            raise CorruptCassette(f"the header of {_where(path)} is not a map.", path=path)
+        header_raw.update(update)
+    raw_events = _format.unpack_events(events, path=path)
+    return _build(header_raw, raw_events, scan, path)
 
 
 def _build(
@@ -143,9 +153,9 @@ def _build(
         ) from exc
     try:
         events = Decoder().decode(raw_events)
-        for position, event in enumerate(events):
-            if event.seq != position:
-                raise DecodeError(f"event {position} has seq={event.seq}", position)
+        if list(map(_seq, events)) != list(range(len(events))):
+            position = next(i for i, event in enumerate(events) if event.seq != i)
+            raise DecodeError(f"event {position} has seq={events[position].seq}", position)
         # Every part is validated above; constructing skips validating the events twice.
         return Cassette.model_construct(
             header=header, events=tuple(events), truncated=scan.tail != "complete"
