@@ -350,3 +350,43 @@ def test_tool_messages_echoing_a_result_round_trip_and_are_not_stored_twice() ->
     data = dumps(cassette)
     assert loads(data) == cassette
     assert all(text_.encode() not in data for text_ in spelled)
+
+
+# Values in every corner the JSON encoder spells its own way: NaN and infinities, -0.0,
+# non-ASCII and lone surrogates, keys that are not text (json writes 1, None and 2.5 as text).
+odd_json = st.recursive(
+    st.none() | st.booleans() | int64 | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.none() | st.booleans() | int64 | st.floats() | text, inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@SETTINGS
+@given(value=odd_json, spell=st.sampled_from(SPELLINGS[:4]))
+def test_an_echoed_tool_message_loads_with_the_exact_text_the_agent_sent(
+    value: Any, spell: Any
+) -> None:
+    output = {"padding": "x" * 64, "value": value}  # long enough to be stored as a reference
+    try:
+        content = spell(output)
+    except (TypeError, ValueError):
+        return
+    header = CassetteHeader(
+        session_id="s", agent="a", release="r", recorded_at=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    message = Message(role="tool", tool_call_id="c1", content=content)
+    cassette = Cassette(
+        header=header,
+        events=(
+            ToolResultEvent(seq=0, call_id="c1", tool="t", output=output),
+            ModelEvent(seq=1, request=ModelRequest(messages=(message,)), response=ModelResponse()),
+        ),
+    )
+    data = dumps(cassette)
+    assert content.encode("utf-8", "surrogatepass") not in data  # stored as a reference
+    loaded = loads(data)
+    assert isinstance(loaded.events[1], ModelEvent)
+    assert loaded.events[1].request.messages[0].content == content

@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
+from json import encoder as json_encoder
+from operator import itemgetter
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -44,6 +47,38 @@ _SPELLINGS: tuple[Callable[[Any], str], ...] = (
 
 def _not_text() -> str:
     raise TypeError("not text")
+
+
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _respeller(*, ensure_ascii: bool, separators: tuple[str, str]) -> Callable[[Any], str]:
+    """The text of ``json.dumps(value, ensure_ascii=..., separators=...)``, built faster.
+
+    ``json.dumps`` builds a new encoder on every call and tracks containers against cycles;
+    values decoded from msgpack cannot be cyclic, so the decoder builds the C encoder once,
+    without that check. A Python without the accelerator gets ``json.dumps`` itself.
+    """
+    make = getattr(json_encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover (CPython always has it)
+        return partial(json.dumps, ensure_ascii=ensure_ascii, separators=separators)
+    strings = (
+        json_encoder.encode_basestring_ascii if ensure_ascii else json_encoder.encode_basestring
+    )
+    item, key = separators
+    encode = make(None, _not_json, strings, None, key, item, False, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+_RESPELLINGS: tuple[Callable[[Any], str], ...] = (
+    _SPELLINGS[0],
+    _respeller(ensure_ascii=True, separators=(", ", ": ")),
+    _respeller(ensure_ascii=True, separators=(",", ":")),
+    _respeller(ensure_ascii=False, separators=(", ", ": ")),
+    _respeller(ensure_ascii=False, separators=(",", ":")),
+)
+"""``_SPELLINGS`` as the decoder runs them: the same texts (a test holds them equal), faster."""
 
 
 class Encoder:
@@ -128,7 +163,7 @@ class Decoder:
                     for message in new:
                         if isinstance(message, dict) and _ECHO in message:
                             _unecho(message, raw_events, position)
-                    pending.extend(new)
+                    pending += new
                 bounds.append((request, request.pop(_REFS, ()), len(pending)))
         try:
             table = _MessagesAdapter.validate_python(pending)
@@ -137,9 +172,7 @@ class Decoder:
         # Pass 2: rebuild each request from the table, sharing the message objects.
         for request, refs, known in bounds:
             try:
-                if refs and (max(refs) >= known or min(refs) < 0):
-                    raise IndexError
-                request["messages"] = tuple([table[i] for i in refs])
+                request["messages"] = _resolve(table, refs, known)
             except (IndexError, TypeError, ValueError) as exc:
                 raise DecodeError(
                     "a model request refers to a message that was not stored before it", None
@@ -152,6 +185,16 @@ class Decoder:
             raise DecodeError(f"event {failed}: {_first_error(exc)}", failed) from exc
 
 
+def _resolve(table: list[Message], refs: Any, known: int) -> tuple[Message, ...]:
+    """The messages ``refs`` names, each one of the ``known`` stored before the request."""
+    if refs and (max(refs) >= known or min(refs) < 0):
+        raise IndexError(refs)
+    if type(refs) is not list or len(refs) < 2:
+        return tuple([table[i] for i in refs])  # () for the default, TypeError for a non-list
+    found: tuple[Message, ...] = itemgetter(*refs)(table)  # a tuple, built in C
+    return found
+
+
 def _unecho(message: dict[str, Any], raw_events: list[Any], position: int) -> None:
     """Rebuild a tool message's content from the earlier result event it refers to."""
     try:
@@ -159,8 +202,9 @@ def _unecho(message: dict[str, Any], raw_events: list[Any], position: int) -> No
         source = raw_events[seq] if 0 <= seq < position else None
         if not isinstance(source, dict) or source.get("kind") != "tool_result":
             raise ValueError("not an earlier tool result")
-        message["content"] = _SPELLINGS[spelling](source.get("output"))
-    except (TypeError, ValueError, IndexError) as exc:
+        message["content"] = _RESPELLINGS[spelling](source.get("output"))
+    except (TypeError, ValueError, IndexError, RecursionError) as exc:
+        # RecursionError: a damaged file can point at an output nested too deep for JSON.
         raise DecodeError(
             f"event {position}: a tool message refers to a tool result that does not hold it",
             position,

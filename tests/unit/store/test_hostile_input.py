@@ -314,6 +314,23 @@ def test_nesting_10000_deep_header_is_a_retake_error(cassette: Cassette, craft: 
         loads(craft(b"\x91" * 10_000 + b"\xc0", events))
 
 
+def test_a_tool_message_echoing_an_output_too_deep_for_json_is_corrupt(
+    cassette: Cassette, craft: Craft
+) -> None:
+    """msgpack reads nesting the JSON encoder cannot spell; the echo must fail as damage."""
+    header, _ = _encoded(cassette)
+    deep: Any = None
+    for _ in range(1_020):  # within msgpack's limit, beyond Python's default recursion limit
+        deep = [deep]
+    result = {"kind": "tool_result", "seq": 0, "call_id": "c", "tool": "t", "output": deep}
+    echo = {"role": "tool", "tool_call_id": "c", "content_echo": [0, 1]}
+    request = {"new_messages": [echo], "message_refs": [0]}
+    model = {"kind": "model", "seq": 1, "request": request, "response": {}}
+    for allow in (False, True):
+        with pytest.raises(CorruptCassette, match="event 1: a tool message refers"):
+            loads(craft(header, [result, model]), allow_truncated=allow)
+
+
 def test_extension_types_are_refused(cassette: Cassette, craft: Craft) -> None:
     header, _events = _encoded(cassette)
     ext = msgpack.packb({"kind": "note", "seq": 0, "message": msgpack.ExtType(5, b"x")})
