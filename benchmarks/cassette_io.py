@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import msgpack
 import yaml
@@ -174,9 +175,22 @@ def bare_decode(data: bytes) -> list[object]:
     return decoded
 
 
-def median_time(fn: Callable[[], object], repeats: int, *, gc_paused: bool = False) -> float:
-    """Median wall time. ``gc_paused`` pauses the cyclic GC as retake's loader does, and
-    re-enables it inside the timed region, so the deferred collection is paid there too."""
+class Timing(NamedTuple):
+    """Wall times of repeated runs, in seconds."""
+
+    median: float
+    low: float
+    high: float
+
+    def spread(self) -> str:
+        return f"[{self.low * 1000:.0f}-{self.high * 1000:.0f}]"
+
+
+def median_time(fn: Callable[[], object], repeats: int, *, gc_paused: bool = False) -> Timing:
+    """Wall times. ``gc_paused`` pauses the cyclic GC as retake's loader does, and re-enables
+    it inside the timed region. Every timed call is treated alike: a collection that is due
+    (retake's loader pauses the collector too) runs inside the timing, and so does dropping
+    the result."""
     times = []
     for _ in range(repeats):
         gc.collect()
@@ -185,12 +199,12 @@ def median_time(fn: Callable[[], object], repeats: int, *, gc_paused: bool = Fal
             gc.disable()
             kept = fn()
             gc.enable()
-            _ = [None]  # an allocation, so a collection that is due runs inside the timing
-            del kept
         else:
-            fn()
+            kept = fn()
+        _ = [None]  # an allocation, so a collection that is due runs inside the timing
+        del kept
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return Timing(statistics.median(times), min(times), max(times))
 
 
 def main() -> None:
@@ -203,29 +217,33 @@ def main() -> None:
         cassette = session(steps)
         path = store.save(cassette, tmp / f"s{steps}.retake")
         data = path.read_bytes()
-        floor = median_time(lambda d=data: bare_decode(d), args.repeats, gc_paused=True)
+        bare = median_time(lambda d=data: bare_decode(d), args.repeats, gc_paused=True)
         yaml_repeats = max(1, args.repeats // 3) if steps > 1000 else args.repeats
         assert store.load(path) == cassette
-        ours = median_time(lambda p=path: store.load(p), args.repeats)
+        retake = median_time(lambda p=path: store.load(p), args.repeats)
         texts = {parsed: vcr_yaml(cassette, parsed=parsed) for parsed in (True, False)}
         slow = {
             parsed: median_time(lambda t=t: c_safe_load(t), yaml_repeats)
             for parsed, t in texts.items()
         }
         naive = naive_size(cassette)
+        ours, floor = retake.median, bare.median
         loads[steps] = ours
-        print(f"{steps} steps, {len(cassette.events)} events")
-        print(f"  retake load+validate   {ours * 1000:9.1f} ms   ({len(data) / 1e6:.2f} MB)")
+        print(f"{steps} steps, {len(cassette.events)} events (medians, [min-max] ms)")
+        print(
+            f"  retake load+validate   {ours * 1000:9.1f} ms {retake.spread():>11}"
+            f"   ({len(data) / 1e6:.2f} MB)"
+        )
         for parsed, label in ((True, "parsed bodies"), (False, "string bodies")):
             print(
-                f"  vcrpy YAML, {label}  {slow[parsed] * 1000:9.1f} ms"
-                f"   ({len(texts[parsed]) / 1e6:.2f} MB)"
-                f"   -> retake is {slow[parsed] / ours:.0f}x faster"
+                f"  vcrpy YAML, {label}  {slow[parsed].median * 1000:9.1f} ms"
+                f" {slow[parsed].spread():>11}   ({len(texts[parsed]) / 1e6:.2f} MB)"
+                f"   -> retake is {slow[parsed].median / ours:.0f}x faster"
                 + ("  (target >= 50x at 2,000)" if parsed else "")
-                + f"; the floor is {slow[parsed] / floor:.0f}x faster"
+                + f"; the floor is {slow[parsed].median / floor:.0f}x faster"
             )
         print(
-            f"  bare msgpack decode    {floor * 1000:9.1f} ms"
+            f"  bare msgpack decode    {floor * 1000:9.1f} ms {bare.spread():>11}"
             f"   -> retake is {ours / floor:.2f}x the floor (target <= 3x)"
         )
         print(
