@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
-from deepdiff import DeepDiff
-from deepdiff.helper import notpresent
-
 from retake.schema import Event, FieldChange, ModelEvent
 
 from ._rules import DiffConfig
@@ -246,6 +243,11 @@ class Comparer:
 
     def _deepdiff(self, kind: str, path: str, x: Any, y: Any, out: list[RawChange]) -> None:
         """Lists that changed length: deepdiff says which items came and went."""
+        # Imported here: deepdiff and numpy cost a tenth of a second to import, and most
+        # comparisons never need them.
+        from deepdiff import DeepDiff
+        from deepdiff.helper import notpresent
+
         found = DeepDiff(list(x), list(y), view="tree", ignore_order=False, verbose_level=1)
         for report, levels in found.items():
             for level in levels:

@@ -34,8 +34,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
-
 from retake.schema import (
     Cassette,
     ModelEvent,
@@ -271,6 +269,8 @@ def args_valid(trace: Trace, params: dict[str, Any]) -> Verdict:
     schema = params.get("schema")
     if not isinstance(schema, dict):
         raise ValueError("args_valid needs a JSON schema: {tool: NAME, schema: {...}}")
+    import jsonschema  # a tenth of a second to import; only this expectation needs it
+
     validator = jsonschema.Draft202012Validator(schema)
     for call in trace.calls(tool):
         error = next(iter(validator.iter_errors(call.arguments)), None)
