@@ -1,4 +1,5 @@
-"""Finding matches fast: literal gates, digit-run windows, hints, then overlap resolution."""
+"""Finding matches fast: a one-pass prefilter, literal gates, digit-run windows, hints, then
+overlap resolution."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import Any
 
+from . import _prefilter
 from ._detectors import BUILTIN_DETECTORS, Category, Detector, Match
 from ._tokens import is_shaped_token, is_token_span, token_spans
 
@@ -43,11 +46,21 @@ _BORING = re.compile(r"[a-z ]*\Z")
 punctuation)."""
 
 
-class DetectorSet:
-    """Detectors prepared for speed: literal gates grouped, numeric ones run in windows."""
+_UNBUILT = object()
 
-    def __init__(self, detectors: Iterable[Detector]) -> None:
+
+class DetectorSet:
+    """Detectors prepared for speed: literal gates grouped, numeric ones run in windows.
+
+    With ``prefilter``, one Hyperscan pass first tells which detectors may match a text (see
+    ``_prefilter``) and only those run; without Hyperscan, or for a text it cannot read, every
+    detector runs. The matches found are the same either way.
+    """
+
+    def __init__(self, detectors: Iterable[Detector], *, prefilter: bool = False) -> None:
         self.detectors = tuple(detectors)
+        self._pf: Any = _UNBUILT if prefilter else None
+        self._subsets: dict[frozenset[int], DetectorSet] = {}
         self.priority = {d: i for i, d in enumerate(self.detectors)}
         self.numeric = tuple(d for d in self.detectors if d.numeric == 1)
         self.numeric_text = tuple(d for d in self.detectors if d.numeric == 2)
@@ -83,6 +96,21 @@ class DetectorSet:
         )
         self._lower = bool(self.fold)
         self._only_builtin = not any(d.user for d in self.detectors)
+
+    def prefilter(self) -> _prefilter.Prefilter | None:
+        """The compiled prefilter (built on first use), or ``None`` when there is none."""
+        pf = self._pf
+        if pf is _UNBUILT:
+            pf = self._pf = _prefilter.build(self.detectors)
+        return pf  # type: ignore[no-any-return]
+
+    def subset(self, indexes: frozenset[int]) -> DetectorSet:
+        """The detectors at ``indexes``, in this set's order (cached)."""
+        sub = self._subsets.get(indexes)
+        if sub is None:
+            sub = DetectorSet(d for i, d in enumerate(self.detectors) if i in indexes)
+            self._subsets[indexes] = sub
+        return sub
 
     def narrowed(self, text: str) -> DetectorSet:
         """The detectors that could fire anywhere in ``text`` (say, all of a document's
@@ -121,7 +149,14 @@ class DetectorSet:
         """
         if self._only_builtin and (len(text) < 6 or _BORING.match(text)):
             return []
-        found = self.raw(text)
+        pf = self.prefilter()
+        which = pf.candidates(text) if pf is not None else None
+        if which is None:
+            found = self.raw(text)
+        elif which:
+            found = self.subset(which).raw(text)
+        else:
+            return []
         if not found:
             return found
         if "<REDACTED:" in text:
@@ -172,7 +207,7 @@ class DetectorSet:
             _run(det, text, 0, len(text), found)
         for det in self.hinted:
             _run_near(det, text, found)
-        if self.numeric:
+        if self.numeric or self.numeric_text:
             windows = _windows(text)
             if windows:
                 n = len(text)
@@ -191,7 +226,14 @@ class DetectorSet:
         glueing neighbour, so every match a string holds on its own is also found here (a
         match that runs across a NUL only flags more strings). Returns the detectors narrowed
         to the literals present, and the indexes of the strings to look at one by one.
+
+        With the prefilter, each string that Hyperscan says some detector may match is run
+        through those detectors alone, and the set itself is returned.
         """
+        pf = self.prefilter()
+        per = pf.screen(strings) if pf is not None else None
+        if per is not None:
+            return self, {k for k, which in per.items() if self.subset(which).raw(strings[k])}
         text = SEPARATOR.join(strings)
         dset = self.narrowed(text)
         hits = dset.raw(text)
@@ -270,7 +312,7 @@ def _run_anchored(det: Detector, text: str, hay: str, found: list[Match]) -> Non
             i = hay.find(lit, i + 1)
 
 
-BUILTIN_SET = DetectorSet(BUILTIN_DETECTORS)
+BUILTIN_SET = DetectorSet(BUILTIN_DETECTORS, prefilter=True)
 """Every built-in detector, prepared."""
 
 

@@ -18,6 +18,9 @@ __all__ = [
     "NOT_KEYCHAR",
     "NUMERIC_EDGE",
     "PHONE_EDGE",
+    "WORD",
+    "AllOf",
+    "Bounded",
     "Validator",
     "all_of",
     "aws_secret",
@@ -32,6 +35,7 @@ __all__ = [
     "ipv4",
     "ipv6",
     "is_high_entropy",
+    "left_bound",
     "luhn_ok",
     "national_phone",
     "ssn",
@@ -44,32 +48,66 @@ _WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678
 _DIGITS = frozenset("0123456789")
 
 
-def bounded(before: frozenset[str], after: frozenset[str]) -> Validator:
+class Bounded:
     """Reject a match glued to a character of ``before`` on its left or ``after`` on its right.
 
     Punctuation (``.-/+``) only glues when a letter or digit stands beyond it, so a phone
-    number or a card at the end of a sentence still counts.
+    number or a card at the end of a sentence still counts. (A class, not a closure, so that
+    the prefilter can read ``before``: a match must start where this allows.)
     """
 
-    def check(_m: str, text: str, start: int, end: int) -> bool:
+    __slots__ = ("after", "before")
+
+    def __init__(self, before: frozenset[str], after: frozenset[str]) -> None:
+        self.before = before
+        self.after = after
+
+    def __call__(self, _m: str, text: str, start: int, end: int) -> bool:
         if start > 0:
             c = text[start - 1]
-            if c in before and (c in _WORD or (start > 1 and text[start - 2] in _WORD)):
+            if c in self.before and (c in _WORD or (start > 1 and text[start - 2] in _WORD)):
                 return False
         if end < len(text):
             c = text[end]
-            if c in after and (c in _WORD or (end + 1 < len(text) and text[end + 1] in _WORD)):
+            if c in self.after and (c in _WORD or (end + 1 < len(text) and text[end + 1] in _WORD)):
                 return False
         return True
 
-    return check
+
+def bounded(before: frozenset[str], after: frozenset[str]) -> Validator:
+    """See :class:`Bounded`."""
+    return Bounded(before, after)
+
+
+class AllOf:
+    """Every one of ``checks`` accepts the match."""
+
+    __slots__ = ("checks",)
+
+    def __init__(self, *checks: Validator) -> None:
+        self.checks = checks
+
+    def __call__(self, m: str, text: str, start: int, end: int) -> bool:
+        return all(c(m, text, start, end) for c in self.checks)
 
 
 def all_of(*checks: Validator) -> Validator:
-    def check(m: str, text: str, start: int, end: int) -> bool:
-        return all(c(m, text, start, end) for c in checks)
+    return AllOf(*checks)
 
-    return check
+
+def left_bound(validate: Validator | None) -> frozenset[str] | None:
+    """The ``before`` set of the :class:`Bounded` check in ``validate``, if it has one."""
+    if isinstance(validate, Bounded):
+        return validate.before
+    if isinstance(validate, AllOf):
+        for c in validate.checks:
+            found = left_bound(c)
+            if found is not None:
+                return found
+    return None
+
+
+WORD = _WORD
 
 
 def luhn_ok(digits: str) -> bool:

@@ -25,6 +25,15 @@ from ._matching import DetectorSet
 from ._paths import CompiledRules, State, format_path
 from ._policy import RedactionPolicy
 from ._pseudo import Pseudonymiser
+from ._screen import (
+    BROKEN,
+    HEADER_KEYS,
+    NOT_JSON,
+    URL_WITH_QUERY,
+    Screened,
+    parse_json_text,
+    screen,
+)
 from ._tokens import is_format_token, is_token
 from ._validators import is_high_entropy
 
@@ -41,10 +50,7 @@ EVENT_HEADS = (
     "note",
     "header",
 )
-_JSON_AFTER_BRACKET = frozenset('{["-0123456789tfn]')
-_URL = re.compile(r"(?:[a-zA-Z][a-zA-Z0-9+.-]*://|/)[^\s?#]*\?[^\s#]*=[^\s]*\Z")
 _MAX_GUNZIP = 64 * 1024 * 1024
-_HEADER_KEYS = frozenset({"headers", "Headers", "HEADERS", "header_map"})
 _CACHE_LIMIT = 200_000
 _MAX_ROUNDS = 4
 
@@ -84,7 +90,7 @@ class Engine:
             )
         return cls(
             policy=policy,
-            detectors=DetectorSet(detectors),
+            detectors=DetectorSet(detectors, prefilter=True),
             headers=policy.headers,
             rules=CompiledRules([r.path for r in policy.field_rules], EVENT_HEADS),
             secret_fields=policy.secret_fields,
@@ -99,33 +105,6 @@ class Tally:
 
     counts: Counter[str] = field(default_factory=Counter)
     masked_whole: list[str] = field(default_factory=list)
-
-
-_NOT_JSON = object()
-_BROKEN = object()
-_JSON_START = frozenset("{[ \t\r\n")
-
-
-def _parse_json_text(s: str) -> Any:
-    """The value of JSON text in ``s``; ``_NOT_JSON`` when it does not look like JSON, and
-    ``_BROKEN`` when it looks like JSON but does not parse (the caller fails closed)."""
-    body = s.strip()
-    if len(body) < 2:
-        return _NOT_JSON
-    if body[0] == "{":
-        inner = body[1:].lstrip()
-        if not inner or inner[0] not in '"}':
-            return _NOT_JSON
-    elif body[0] == "[":
-        inner = body[1:].lstrip()
-        if body[-1] != "]" or not inner or inner[0] not in _JSON_AFTER_BRACKET:
-            return _NOT_JSON
-    else:
-        return _NOT_JSON
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        return _BROKEN
 
 
 def _norm_key(key: str) -> str:
@@ -154,9 +133,10 @@ class Walker:
         self._field_cache = field_cache if field_cache is not None else {}
         self.dset = engine.detectors
         self._parsed: dict[str, Any] = {}
-        self._needs_walk = False
         self._flagged: set[str] = set()
         """Screened strings something fired on: only these may use the narrowed ``dset``."""
+        self._skip: Screened | None = None
+        """Where the walk need not go (only without field rules, which reach anywhere)."""
 
     # --- entry ---------------------------------------------------------------------------
 
@@ -167,79 +147,20 @@ class Walker:
         if labels and self.e.rules:
             states = states + self.e.rules.for_labels(labels)
         self.dset = self.e.detectors
-        if (
-            type(value) is not str
-            and not self.e.has_user_patterns
-            and not self._screen(value)
-            and not states
-            and not self.e.rules.has_heads
-        ):
-            return value  # no string fires, and nothing else (headers, keys) applies
+        if type(value) is not str and not self.e.has_user_patterns:
+            found = screen(
+                value,
+                self.e.detectors,
+                self._text_cache,
+                self._field_kind,
+                cache_json=not self.e.rules and self.pseudo is not None,
+            )
+            self.dset, self._flagged, self._parsed = found.dset, found.flagged, found.parsed
+            if not states and not self.e.rules.has_heads:
+                if not found.marks:
+                    return value  # no string fires, and nothing else (headers, keys) applies
+                self._skip = found
         return self.value(value, states, None)
-
-    def _screen(self, value: Any) -> bool:
-        """Look at every string of ``value`` in one pass before walking it.
-
-        Calling the detectors once per string costs more in overhead than in matching, so
-        the strings the walk will read as text (values, keys, and those inside JSON text) are
-        joined and screened together; the ones nothing fires on are marked clean in the
-        cache, and the walk looks only at the others, with the detectors narrowed to the
-        literals present. Text the walk decodes on the way (bytes, percent-encoded query
-        values) is not screened and meets every detector. Returns whether the value needs
-        walking at all: something fired, or it holds headers, key-like fields, bytes, query
-        strings or broken JSON text.
-        """
-        found: dict[str, None] = {}
-        self._needs_walk = False
-        self._collect(value, found)
-        if not found:
-            return self._needs_walk
-        strings = list(found)
-        self.dset, flagged = self.e.detectors.screen(strings)
-        self._flagged = {strings[i] for i in flagged}
-        cache = self._text_cache
-        clean: tuple[tuple[str, str], ...] = ()
-        for i, text in enumerate(strings):
-            if i not in flagged:
-                cache[text] = (text, clean)
-        return self._needs_walk or bool(flagged)
-
-    def _collect(self, v: Any, out: dict[str, None]) -> None:
-        t = type(v)
-        if t is str:
-            if not v or v in out:
-                return
-            hit = self._text_cache.get(v)
-            if hit is not None:
-                if hit[1]:
-                    self._needs_walk = True  # seen before, and something fired on it
-                return
-            if v[0] in _JSON_START:
-                parsed = _parse_json_text(v)
-                if parsed is _BROKEN:
-                    self._needs_walk = True  # masked whole (or, scanning, read as text)
-                    return
-                if parsed is not _NOT_JSON:
-                    self._parsed[v] = parsed
-                    self._collect(parsed, out)
-                    return
-            if "?" in v and "=" in v and _URL.match(v):
-                self._needs_walk = True
-                return
-            out[v] = None
-        elif t is dict:
-            fields = self._field_cache
-            for k, x in v.items():
-                if type(k) is str:
-                    self._collect(k, out)
-                    if k in _HEADER_KEYS or (fields.get(k) != 0 and self._field_kind(k)):
-                        self._needs_walk = True
-                self._collect(x, out)
-        elif t is list or t is tuple:
-            for x in v:
-                self._collect(x, out)
-        elif t is bytes or t is bytearray:
-            self._needs_walk = True
 
     def where(self) -> str:
         return format_path(self.prefix, self.path)
@@ -301,6 +222,7 @@ class Walker:
         path = self.path
         cache = self._text_cache
         fields = self._field_cache
+        skip = self._skip
         for i, (k, v) in enumerate(d.items()):
             tk = type(k)
             tv = type(v)
@@ -317,9 +239,16 @@ class Walker:
                         path.pop()
                 elif tv is int or tv is float or tv is bool or v is None:
                     nv = v
+                elif (
+                    skip is not None
+                    and fields.get(k) == 0
+                    and k not in HEADER_KEYS
+                    and skip.clean(v)
+                ):
+                    nv = v  # nothing under it needs redacting
                 else:
                     path.append(k)
-                    if k in _HEADER_KEYS and (tv is dict or tv is list):
+                    if k in HEADER_KEYS and (tv is dict or tv is list):
                         nv = self.headers(v, states)
                     else:
                         nv = self.value(v, states, k)
@@ -328,7 +257,7 @@ class Walker:
                 path.append(k if tk is str or tk is int else repr(k))
                 child = rules.step(states, k) if states else states
                 nk = self._key_text(k) if tk is str and k else k
-                if tk is str and k in _HEADER_KEYS and (tv is dict or tv is list):
+                if tk is str and k in HEADER_KEYS and (tv is dict or tv is list):
                     nv = self.headers(v, child)
                 else:
                     nv = self.value(v, child, k if tk is str else None)
@@ -352,13 +281,22 @@ class Walker:
         out: list[Any] | None = None
         path = self.path
         cache = self._text_cache
+        skip = self._skip
+        if skip is not None and key is not None and self._field_cache.get(key) != 0:
+            skip = None  # a secret field's value is masked by its key: look at every item
         for i, v in enumerate(seq):
             tv = type(v)
             if states:
                 path.append(i)
                 nv = self.value(v, self.e.rules.step(states, i), key)
                 path.pop()
-            elif tv is int or tv is float or tv is bool or v is None:
+            elif (
+                tv is int
+                or tv is float
+                or tv is bool
+                or v is None
+                or (skip is not None and tv is not str and skip.clean(v))
+            ):
                 nv = v
             elif tv is str and key is None:
                 hit = cache.get(v)
@@ -461,13 +399,13 @@ class Walker:
 
     def _json_in_string(self, s: str, states: tuple[State, ...], key: str | None) -> Any:
         """Walk JSON text inside a string; ``None`` when ``s`` does not look like JSON."""
-        parsed = self._parsed.get(s, _NOT_JSON)
-        if parsed is _NOT_JSON:
-            parsed = _parse_json_text(s)
-        if parsed is _NOT_JSON:
+        parsed = self._parsed.get(s, NOT_JSON)
+        if parsed is NOT_JSON:
+            parsed = parse_json_text(s)
+        if parsed is NOT_JSON:
             return None
         body = s
-        if parsed is _BROKEN:
+        if parsed is BROKEN:
             if self.pseudo is None:
                 return self.text(s)  # scanning: read it as text, it is all we can do
             return self._whole(s, "unparseable_json", "unparseable", fail_closed=True)
@@ -505,7 +443,7 @@ class Walker:
 
     def _text_uncached(self, s: str) -> tuple[str, tuple[tuple[str, str], ...]]:
         fired: list[tuple[str, str]] = []
-        s2 = self._query(s, fired) if "?" in s and "=" in s and _URL.match(s) else s
+        s2 = self._query(s, fired) if "?" in s and "=" in s and URL_WITH_QUERY.match(s) else s
         # Narrowed detectors only for text that was screened; anything else meets them all.
         dset = self.dset if s2 in self._flagged else self.e.detectors
         matches = dset.find(s2)

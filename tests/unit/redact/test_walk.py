@@ -247,3 +247,49 @@ def test_a_value_seen_before_is_redacted_again_in_a_new_place() -> None:
     alone = r.redact(EMAIL)
     assert r.redact([EMAIL]) == [alone]
     assert r.redact({"a": {"b": EMAIL}}) == {"a": {"b": alone}}
+
+
+# The walk skips whatever the screen found nothing in; these are the places where something
+# other than a detector match makes a part of a value need redacting.
+
+
+def test_parts_with_nothing_to_redact_are_the_same_objects() -> None:
+    value = {
+        "traj": [{"role": "user", "content": f"I am {EMAIL}"}]
+        + [{"role": "tool", "content": json.dumps({"n": i}), "meta": [{"i": i}]} for i in range(20)]
+    }
+    out = redact(value)
+    assert EMAIL not in json.dumps(out)
+    assert all(a is b for a, b in zip(out["traj"][1:], value["traj"][1:], strict=True))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": {"b": [{"c": 1, "password": "hunter2hunter2"}]}},
+        {"a": [[{"api_key": "Zx81kQp0Lm3nB7vR2sT9"}]]},
+        {"a": {"password": ["hunter2hunter2", ["hunter3hunter3"]]}},
+        {"a": [{"args": json.dumps({"x": {"password": "hunter2hunter2"}})}]},
+        {"a": [{"headers": {"Authorization": "opaque-value-without-a-scheme"}}]},
+        {"a": {"b": {"headers": [["Cookie", "session=opaque"]]}}},
+        {"a": [{"body": b"contact mia.li3818@example.com"}]},
+        {"a": [{"url": "https://api.example.com/v1?api_key=Zx81kQp0Lm3nB7vR2sT9"}]},
+        {"a": [{"args": '{"broken": '}]},
+    ],
+)
+def test_what_needs_redacting_is_found_however_deep(value: Any) -> None:
+    out = redact(value)
+    assert out != value
+    assert not scan(out)
+
+
+def test_one_object_in_two_places_is_redacted_where_its_key_says_so() -> None:
+    shared = ["hunter2hunter2"]
+    out = redact({"notes": shared, "password": shared})
+    assert out["notes"] is shared
+    assert out["password"] != shared
+
+
+@pytest.mark.parametrize("value", [None, 42, 1.5, True, b"plain bytes", ("a", "b")])
+def test_a_value_that_is_not_a_container_at_the_root(value: Any) -> None:
+    assert redact(value) == value

@@ -1,0 +1,195 @@
+"""Before the walk: every string of a value screened at once, and where the walk need not go.
+
+Calling the detectors once per string costs more in overhead than in matching, and most
+strings of tool-calling JSON hold nothing sensitive. So :func:`screen` first gathers every
+string the walk would read as text (values, keys, and the strings inside JSON text), in one
+tight pass that also notes, for each container, the span of its strings in that list. The
+distinct strings are screened together (``DetectorSet.screen``); those nothing fires on are
+marked clean in the text cache. What remains "dirty": strings something fired on (now or
+earlier in the session), keys that name headers or secrets, bytes, URLs with a query string,
+JSON text that does not parse, and JSON text holding anything dirty. The walk then skips every
+container whose span holds nothing dirty, returning it as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_left, insort
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._matching import DetectorSet
+
+__all__ = ["CLEAN", "HEADER_KEYS", "Screened", "parse_json_text", "screen"]
+
+HEADER_KEYS = frozenset({"headers", "Headers", "HEADERS", "header_map"})
+URL_WITH_QUERY = re.compile(r"(?:[a-zA-Z][a-zA-Z0-9+.-]*://|/)[^\s?#]*\?[^\s#]*=[^\s]*\Z")
+NOT_JSON = object()
+BROKEN = object()
+JSON_START = frozenset("{[ \t\r\n")
+_JSON_AFTER_BRACKET = frozenset('{["-0123456789tfn]')
+CLEAN: tuple[str, tuple[tuple[str, str], ...]] = ("", ())
+"""The text cache's entry for a string nothing fires on."""
+_BYTES = object()
+"""Stands in the gathered strings for bytes, which the walk must always decode."""
+
+
+def parse_json_text(s: str) -> Any:
+    """The value of JSON text in ``s``; ``NOT_JSON`` when it does not look like JSON, and
+    ``BROKEN`` when it looks like JSON but does not parse (the caller fails closed)."""
+    body = s.strip()
+    if len(body) < 2:
+        return NOT_JSON
+    if body[0] == "{":
+        inner = body[1:].lstrip()
+        if not inner or inner[0] not in '"}':
+            return NOT_JSON
+    elif body[0] == "[":
+        inner = body[1:].lstrip()
+        if body[-1] != "]" or not inner or inner[0] not in _JSON_AFTER_BRACKET:
+            return NOT_JSON
+    else:
+        return NOT_JSON
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return BROKEN
+
+
+def _gather(v: Any, out: list[Any], spans: dict[int, tuple[int, int]], keys: set[Any]) -> None:
+    """Append every key and string under ``v`` to ``out``; note each container's span."""
+    start = len(out)
+    if type(v) is dict:
+        out.extend(v)
+        keys.update(v)
+        items: Any = v.values()
+    else:
+        items = v
+    for x in items:
+        t = type(x)
+        if t is str:
+            out.append(x)
+        elif t is dict or t is list or t is tuple:
+            _gather(x, out, spans, keys)
+        elif t is bytes or t is bytearray:
+            out.append(_BYTES)
+    spans[id(v)] = (start, len(out))
+
+
+def _positions(gathered: list[Any], dirty: set[Any]) -> list[int]:
+    if len(dirty) > 8:
+        return [i for i, u in enumerate(gathered) if u in dirty]
+    out: list[int] = []
+    for d in dirty:
+        i = -1
+        while True:
+            try:
+                i = gathered.index(d, i + 1)
+            except ValueError:
+                break
+            out.append(i)
+    out.sort()
+    return out
+
+
+@dataclass
+class Screened:
+    """What the screen found: the detectors to use on flagged strings, and where to walk."""
+
+    dset: DetectorSet
+    flagged: set[str] = field(default_factory=set)
+    """Strings a detector fired on in the screen (``dset`` may be narrowed to their needs)."""
+    parsed: dict[str, Any] = field(default_factory=dict)
+    """JSON text seen, and its value (the walk reuses it, so spans stay valid)."""
+    spans: dict[int, tuple[int, int]] = field(default_factory=dict)
+    marks: list[int] = field(default_factory=list)
+    """Sorted positions, in the gathered strings, of everything the walk must visit."""
+
+    def clean(self, container: Any) -> bool:
+        """Whether nothing under ``container`` needs the walk (it was gathered, holds no mark)."""
+        span = self.spans.get(id(container))
+        if span is None:
+            return False
+        marks = self.marks
+        i = bisect_left(marks, span[0])
+        return i == len(marks) or marks[i] >= span[1]
+
+
+def screen(
+    value: Any,
+    detectors: DetectorSet,
+    cache: dict[str, tuple[str, tuple[tuple[str, str], ...]]],
+    field_kind: Callable[[str], int],
+    *,
+    cache_json: bool,
+) -> Screened:
+    """Gather and screen ``value``; see the module docstring. ``cache_json``:
+    JSON text with nothing inside may be marked clean everywhere (no field rule can reach
+    into it)."""
+    gathered: list[Any] = []
+    spans: dict[int, tuple[int, int]] = {}
+    keys: set[Any] = set()
+    root = [value]  # so that a scalar or bytes at the root is handled like any item
+    _gather(root, gathered, spans, keys)
+    del spans[id(root)]
+    result = Screened(dset=detectors, spans=spans)
+    parsed = result.parsed
+    dirty: set[Any] = set()
+    todo: list[str] = []
+    nested: list[tuple[str, Any]] = []
+    seen: set[Any] = set()
+    pos = 0
+    while pos < len(gathered):
+        batch = [u for u in dict.fromkeys(gathered[pos:]) if u not in seen]
+        pos = len(gathered)
+        seen.update(batch)
+        for u in batch:
+            if type(u) is not str:
+                if u is _BYTES:
+                    dirty.add(u)
+                continue
+            if not u:
+                continue
+            hit = cache.get(u)
+            if hit is not None:
+                if hit[1]:
+                    dirty.add(u)  # seen before, and something fired on it
+                continue
+            if u[0] in JSON_START:
+                inner = parse_json_text(u)
+                if inner is BROKEN:
+                    dirty.add(u)  # masked whole (or, scanning, read as text)
+                    continue
+                if inner is not NOT_JSON:
+                    parsed[u] = inner
+                    _gather(inner, gathered, spans, keys)
+                    nested.append((u, inner))
+                    continue
+            if "?" in u and "=" in u and URL_WITH_QUERY.match(u):
+                dirty.add(u)
+                continue
+            todo.append(u)
+    dirty.update(k for k in keys if type(k) is str and (k in HEADER_KEYS or field_kind(k)))
+    if todo:
+        result.dset, flagged = detectors.screen(todo)
+        result.flagged = {todo[i] for i in flagged}
+        dirty.update(result.flagged)
+        # Clean: nothing fired. (The walk reads only the "fired" half of a clean entry.)
+        cache.update(dict.fromkeys(todo, CLEAN))
+        for text in result.flagged:
+            del cache[text]
+    marks = _positions(gathered, dirty) if dirty else []
+    # JSON text is dirty when something inside it is: look inside out (inner text was
+    # gathered later), and mark clean JSON text as such so the walk does not parse it again.
+    for text, inner in reversed(nested):
+        start, end = spans[id(inner)]
+        i = bisect_left(marks, start)
+        if i < len(marks) and marks[i] < end:
+            for j in _positions(gathered, {text}):
+                insort(marks, j)
+        elif cache_json:
+            cache[text] = CLEAN
+    result.marks = marks
+    return result
