@@ -14,7 +14,7 @@ regex engine can skip ahead to candidate positions; boundaries are checked in Py
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -60,6 +60,10 @@ class Detector:
     """How far before and after a hint a match may start and end."""
     user: bool = False
     """From configuration: skip matches that are already tokens of its format."""
+    resume: Callable[[re.Match[str]], int] | None = None
+    """Where to search again after ``validate`` rejected a match (default: one character on,
+    since a shorter valid match may start inside it). Set it only when every match that
+    starts before the returned position would be rejected too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +99,7 @@ def _d(
     anchored: bool = False,
     hint: str | None = None,
     margin: tuple[int, int] = (40, 40),
+    resume: Callable[[re.Match[str]], int] | None = None,
 ) -> Detector:
     return Detector(
         name=name,
@@ -109,6 +114,7 @@ def _d(
         anchored=anchored,
         hint=re.compile(hint) if hint is not None else None,
         margin=margin,
+        resume=resume,
     )
 
 
@@ -265,6 +271,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         # most 64 characters, a domain at most 253).
         hint="@",
         margin=(66, 256),
+        resume=v.email_resume,
     ),
     _d(
         "card",

@@ -257,20 +257,20 @@ def _run(det: Detector, text: str, pos: int, endpos: int, found: list[Match]) ->
     # valid match may start inside it (a phone number after a longer run of digits).
     group = det.group
     validate = det.validate
+    resume = det.resume
     search = det.pattern.search
     m = search(text, pos, endpos)
     while m is not None:
         start, end = m.span(group)
-        if (
-            start >= 0
-            and start != end
-            and (validate is None or validate(m.group(group), text, start, end))
-            and not (det.user and is_shaped_token(det.token, text[start:end]))
+        if start < 0 or start == end:
+            m = search(text, m.start() + 1, endpos)
+        elif (validate is None or validate(m.group(group), text, start, end)) and not (
+            det.user and is_shaped_token(det.token, text[start:end])
         ):
             found.append(Match(start, end, det))
             m = search(text, max(m.end(), m.start() + 1), endpos)
         else:
-            m = search(text, m.start() + 1, endpos)
+            m = search(text, m.start() + 1 if resume is None else resume(m), endpos)
 
 
 def _run_near(det: Detector, text: str, found: list[Match]) -> None:

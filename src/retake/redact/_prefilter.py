@@ -65,7 +65,7 @@ _SPACE = (
 IGNORECASE_EXTRA: dict[str, tuple[int, ...]] = {"i": (0x130, 0x131), "s": (0x17F,), "k": (0x212A,)}
 LOWER_EXTRA: dict[str, tuple[int, ...]] = {"i": (0x130,), "k": (0x212A,)}
 _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
-_SHORT = 12
+_SHORT = 7
 
 
 def _cp(c: int) -> str:
@@ -363,22 +363,16 @@ class Prefilter:
             return {}
         owner = self.owner
         wanted = {r for r in rids if owner[r] in possible}
-        starts: list[int] = []
-        pos = 1
-        if len(data) == len(text) + 1:
-            for s in strings:
-                starts.append(pos)
-                pos += len(s) + 1
-        else:
-            for s in strings:
-                starts.append(pos)
-                pos += (len(s) if s.isascii() else len(s.encode())) + 1
+        placed = [
+            (events[j], events[j + 1]) for j in range(0, len(events), 2) if events[j] in wanted
+        ]
         met: dict[int, set[int]] = {}
-        for j in range(0, len(events), 2):
-            rid = events[j]
-            if rid not in wanted:
-                continue
-            k = bisect_right(starts, events[j + 1] - 1) - 1
+        if len(placed) > 64:
+            starts = _starts(strings, len(data) == len(text) + 1)
+            where = [bisect_right(starts, end - 1) - 1 for _rid, end in placed]
+        else:  # a few: count the NULs (only separators) before each
+            where = [data.count(b"\x00", 0, end - 1) - 1 for _rid, end in placed]
+        for (rid, _end), k in zip(placed, where, strict=True):
             hit = met.get(k)
             if hit is None:
                 met[k] = {rid}
@@ -390,6 +384,16 @@ class Prefilter:
             if which:
                 out[k] = which
         return out
+
+
+def _starts(strings: Sequence[str], ascii_only: bool) -> list[int]:
+    """Where each string starts in the UTF-8 of ``"\\x00" + "\\x00".join(strings)``."""
+    starts: list[int] = []
+    pos = 1
+    for s in strings:
+        starts.append(pos)
+        pos += (len(s) if ascii_only or s.isascii() else len(s.encode())) + 1
+    return starts
 
 
 _BUILT: dict[tuple[Detector, ...], Prefilter | None] = {}

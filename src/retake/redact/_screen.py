@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_left, insort
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ NOT_JSON = object()
 BROKEN = object()
 JSON_START = frozenset("{[ \t\r\n")
 _JSON_AFTER_BRACKET = frozenset('{["-0123456789tfn]')
+_SPACES = re.compile(r"\s*")  # what str.lstrip() removes
 CLEAN: tuple[str, tuple[tuple[str, str], ...]] = ("", ())
 """The text cache's entry for a string nothing fires on."""
 _BYTES = object()
@@ -42,13 +43,15 @@ def parse_json_text(s: str) -> Any:
     body = s.strip()
     if len(body) < 2:
         return NOT_JSON
+    # The first character after the bracket, found without copying the text.
+    m = _SPACES.match(body, 1)
+    i = m.end() if m else 1
+    after = body[i : i + 1]
     if body[0] == "{":
-        inner = body[1:].lstrip()
-        if not inner or inner[0] not in '"}':
+        if after not in ('"', "}"):
             return NOT_JSON
     elif body[0] == "[":
-        inner = body[1:].lstrip()
-        if body[-1] != "]" or not inner or inner[0] not in _JSON_AFTER_BRACKET:
+        if body[-1] != "]" or not after or after not in _JSON_AFTER_BRACKET:
             return NOT_JSON
     else:
         return NOT_JSON
@@ -121,13 +124,13 @@ def screen(
     value: Any,
     detectors: DetectorSet,
     cache: dict[str, tuple[str, tuple[tuple[str, str], ...]]],
-    field_kind: Callable[[str], int],
+    special_keys: Callable[[set[Any]], Iterable[str]],
     *,
     cache_json: bool,
 ) -> Screened:
-    """Gather and screen ``value``; see the module docstring. ``cache_json``:
-    JSON text with nothing inside may be marked clean everywhere (no field rule can reach
-    into it)."""
+    """Gather and screen ``value``; see the module docstring. ``special_keys`` picks the keys
+    that make the walk look at their dict (header maps, secret fields); ``cache_json``: JSON
+    text with nothing inside may be marked clean everywhere (no field rule reaches into it)."""
     gathered: list[Any] = []
     spans: dict[int, tuple[int, int]] = {}
     keys: set[Any] = set()
@@ -142,36 +145,38 @@ def screen(
     seen: set[Any] = set()
     pos = 0
     while pos < len(gathered):
-        batch = [u for u in dict.fromkeys(gathered[pos:]) if u not in seen]
+        # Distinct strings, a list comprehension per check: this runs once per string of
+        # every value recorded, so it is written for speed.
+        fresh = dict.fromkeys(gathered[pos:])
+        batch = [u for u in fresh if u not in seen] if seen else list(fresh)
         pos = len(gathered)
         seen.update(batch)
-        for u in batch:
-            if type(u) is not str:
-                if u is _BYTES:
-                    dirty.add(u)
+        if _BYTES in fresh:
+            dirty.add(_BYTES)
+        strings = [u for u in batch if type(u) is str and u]
+        if cache:
+            known = [u for u in strings if u in cache]
+            if known:
+                dirty.update(u for u in known if cache[u][1])  # something fired on it before
+                strings = [u for u in strings if u not in cache]
+        odd: set[str] = set()
+        for u in [u for u in strings if u[0] in JSON_START]:
+            inner = parse_json_text(u)
+            if inner is NOT_JSON:
                 continue
-            if not u:
-                continue
-            hit = cache.get(u)
-            if hit is not None:
-                if hit[1]:
-                    dirty.add(u)  # seen before, and something fired on it
-                continue
-            if u[0] in JSON_START:
-                inner = parse_json_text(u)
-                if inner is BROKEN:
-                    dirty.add(u)  # masked whole (or, scanning, read as text)
-                    continue
-                if inner is not NOT_JSON:
-                    parsed[u] = inner
-                    _gather(inner, gathered, spans, keys)
-                    nested.append((u, inner))
-                    continue
-            if "?" in u and "=" in u and URL_WITH_QUERY.match(u):
-                dirty.add(u)
-                continue
-            todo.append(u)
-    dirty.update(k for k in keys if type(k) is str and (k in HEADER_KEYS or field_kind(k)))
+            odd.add(u)
+            if inner is BROKEN:
+                dirty.add(u)  # masked whole (or, scanning, read as text)
+            else:
+                parsed[u] = inner
+                _gather(inner, gathered, spans, keys)
+                nested.append((u, inner))
+        for u in [u for u in strings if "?" in u and "=" in u]:
+            if URL_WITH_QUERY.match(u):
+                odd.add(u)
+                dirty.add(u)  # each query value is decoded and read
+        todo.extend([u for u in strings if u not in odd] if odd else strings)
+    dirty.update(special_keys(keys))
     if todo:
         result.dset, flagged = detectors.screen(todo)
         result.flagged = {todo[i] for i in flagged}

@@ -10,6 +10,7 @@ import base64
 import binascii
 import ipaddress
 import math
+import re
 from collections.abc import Callable
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "bounded",
     "card",
     "email",
+    "email_resume",
     "has_digit_or_long",
     "iban",
     "iban_ok",
@@ -254,6 +256,18 @@ def iban(m: str, _t: str, _s: int, _e: int) -> bool:
 
 def email(m: str, _t: str, _s: int, _e: int) -> bool:
     return not m.lower().endswith("@redacted.example")
+
+
+def email_resume(m: re.Match[str]) -> int:
+    """After a rejected email match: past its ``@`` when :func:`email` rejected the domain.
+
+    The domain an email match takes after a given ``@`` does not depend on where the match
+    starts, so every later start before that ``@`` is rejected the same way (retake's own
+    tokens would otherwise be re-matched once per character of their local part)."""
+    found = m.group()
+    if found.lower().endswith("@redacted.example"):
+        return m.start() + found.rindex("@") + 1
+    return m.start() + 1
 
 
 NOT_KEYCHAR = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")

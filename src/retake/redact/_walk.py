@@ -107,6 +107,9 @@ class Tally:
     masked_whole: list[str] = field(default_factory=list)
 
 
+_NORM = str.maketrans("", "", "-_ ")
+
+
 def _norm_key(key: str) -> str:
     return key.lower().replace("-", "").replace("_", "").replace(" ", "")
 
@@ -152,7 +155,7 @@ class Walker:
                 value,
                 self.e.detectors,
                 self._text_cache,
-                self._field_kind,
+                self._special_keys,
                 cache_json=not self.e.rules and self.pseudo is not None,
             )
             self.dset, self._flagged, self._parsed = found.dset, found.flagged, found.parsed
@@ -380,6 +383,25 @@ class Walker:
                 hit = 0
             self._field_cache[key] = hit
         return hit
+
+    def _special_keys(self, keys: set[Any]) -> list[str]:
+        """The keys that make the walk look at their dict: header maps and secret fields."""
+        fields = self._field_cache
+        new = [k for k in keys if type(k) is str and k not in fields]
+        if new:
+            # Normalise them all at once, as _norm_key does one by one.
+            joined = "\n".join(new)
+            norms = joined.lower().translate(_NORM).split("\n")
+            if len(norms) == len(new):
+                suffixes = self.e.secret_fields
+                fields.update(dict.fromkeys(new, 0))
+                for k in [k for k, n in zip(new, norms, strict=True) if n.endswith(suffixes)]:
+                    del fields[k]
+                    self._field_kind(k)
+            else:  # a key holds a newline
+                for k in new:
+                    self._field_kind(k)
+        return [k for k in keys if type(k) is str and (k in HEADER_KEYS or fields.get(k))]
 
     def string(self, s: str, states: tuple[State, ...], key: str | None) -> Any:
         if not s:

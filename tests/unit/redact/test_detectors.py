@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from retake.redact import BUILTIN_DETECTORS, detector_names
-from retake.redact._matching import BUILTIN_SET
+from retake.redact._matching import BUILTIN_SET, DetectorSet
 from retake.redact._validators import iban_ok, is_high_entropy, luhn_ok
 
 
@@ -133,3 +135,19 @@ def test_names_are_unique_per_kind() -> None:
     assert len(names) == len(set(names))
     assert set(names) == {d.name for d in BUILTIN_DETECTORS}
     assert {"openai_key", "email", "phone", "card", "iban", "ssn", "ipv4", "ipv6"} <= set(names)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "user-9950bf11a3@redacted.example",
+        "mail user-9950bf11a3@REDACTED.example, or x.y@redacted.example.com",
+        "user-1@redacted.example@foo.com",  # a real address starts inside the token's domain
+        ".+x@redacted.example bob@example.org",
+        "a" * 80 + "@redacted.example",
+    ],
+)
+def test_email_search_skips_a_rejected_domain_without_losing_a_match(text: str) -> None:
+    retry_everywhere = DetectorSet(replace(d, resume=None) for d in BUILTIN_DETECTORS)
+    expected = [(m.detector.name, m.start, m.end) for m in retry_everywhere.find(text)]
+    assert [(m.detector.name, m.start, m.end) for m in BUILTIN_SET.find(text)] == expected
