@@ -219,7 +219,9 @@ class DetectorSet:
                         _run(det, text, max(cs - 42, 0), min(ce + 42, n), found)
         return found
 
-    def screen(self, strings: Sequence[str]) -> tuple[DetectorSet, set[int]]:
+    def screen(
+        self, strings: Sequence[str], *, unchecked_from: int | None = None
+    ) -> tuple[DetectorSet, set[int]]:
         """Which of ``strings`` may hold a match, found in one pass over all of them.
 
         The strings are joined with NUL, which no detector treats as part of a value or as a
@@ -228,12 +230,21 @@ class DetectorSet:
         to the literals present, and the indexes of the strings to look at one by one.
 
         With the prefilter, each string that Hyperscan says some detector may match is run
-        through those detectors alone, and the set itself is returned.
+        through those detectors alone, and the set itself is returned. The strings from
+        ``unchecked_from`` on are flagged as soon as some detector may match them (JSON text
+        read as it is: the caller looks inside it then); without the prefilter they are
+        flagged all.
         """
         pf = self.prefilter()
         per = pf.screen(strings) if pf is not None else None
+        n = len(strings) if unchecked_from is None else unchecked_from
         if per is not None:
-            return self, {k for k, which in per.items() if self.subset(which).raw(strings[k])}
+            return self, {
+                k for k, which in per.items() if k >= n or self.subset(which).raw(strings[k])
+            }
+        if n < len(strings):
+            dset, checked = self.screen(strings[:n])
+            return dset, checked | set(range(n, len(strings)))
         text = SEPARATOR.join(strings)
         dset = self.narrowed(text)
         hits = dset.raw(text)

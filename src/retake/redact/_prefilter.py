@@ -415,3 +415,69 @@ def build(detectors: tuple[Detector, ...]) -> Prefilter | None:
             except (Untranslatable, hyperscan.error):
                 _BUILT[detectors] = None
         return _BUILT[detectors]
+
+
+class JsonHints:
+    """Whether JSON text, read as it is, may hold something besides detector matches that the
+    walk must act on: a key naming a header map or a secret field, a URL with a query string,
+    or a string that is JSON text itself. Text with none of these, in which no detector may
+    match either, is clean without looking at its values one by one (valid only for JSON text
+    without a backslash, whose strings stand in it character for character)."""
+
+    def __init__(self, secret_fields: tuple[str, ...], header_keys: frozenset[str]) -> None:
+        space = _class(list(_SPACE), False)
+        exprs = [
+            # A key whose normalised form (lower case, no "-", "_" or " ") ends with the field.
+            "[-_ ]*".join(_gate(ch, True) for ch in field) + '[-_ ]*"'
+            for field in secret_fields
+        ]
+        exprs.append('"(?:' + "|".join(_gate(h, False) for h in sorted(header_keys)) + ')"')
+        exprs.append('\\x{3f}[^"]*\\x{3d}')  # "?" then "=" in one string
+        exprs.append(f'"{space}*[\\x{{5b}}\\x{{7b}}]')  # a string that starts like JSON
+        self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        self.db.compile(
+            expressions=[e.encode() for e in exprs],
+            ids=[0] * len(exprs),
+            elements=len(exprs),
+            flags=hyperscan.HS_FLAG_UTF8,
+        )
+        self._local = threading.local()
+
+    def which(self, texts: Sequence[str]) -> set[int] | None:
+        """Indexes of ``texts`` that hold a hint; ``None`` when it cannot tell."""
+        joined = "\x00".join(texts)
+        if joined.count("\x00") != len(texts) - 1:
+            return None
+        try:
+            data = b"\x00" + joined.encode()
+        except UnicodeEncodeError:
+            return None
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(self.db)
+        events: list[int] = []
+        self.db.scan(data, match_event_handler=_on_match, context=events, scratch=scratch)
+        ends = events[1::2]
+        if len(ends) > 64:
+            starts = _starts(texts, len(data) == len(joined) + 1)
+            return {bisect_right(starts, end - 1) - 1 for end in ends}
+        return {data.count(b"\x00", 0, end - 1) - 1 for end in ends}
+
+
+_HINTS: dict[tuple[tuple[str, ...], frozenset[str]], JsonHints | None] = {}
+
+
+def json_hints(secret_fields: tuple[str, ...], header_keys: frozenset[str]) -> JsonHints | None:
+    """The :class:`JsonHints` for these fields (compiled once), or ``None`` without Hyperscan
+    or when a field cannot be spelled for it."""
+    if not HAVE_HYPERSCAN:
+        return None
+    key = (secret_fields, header_keys)
+    if key not in _HINTS:
+        with _LOCK:
+            if key not in _HINTS:
+                try:
+                    _HINTS[key] = JsonHints(secret_fields, header_keys)
+                except (Untranslatable, hyperscan.error):
+                    _HINTS[key] = None
+    return _HINTS[key]

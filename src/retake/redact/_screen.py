@@ -9,6 +9,12 @@ marked clean in the text cache. What remains "dirty": strings something fired on
 earlier in the session), keys that name headers or secrets, bytes, URLs with a query string,
 JSON text that does not parse, and JSON text holding anything dirty. The walk then skips every
 container whose span holds nothing dirty, returning it as it is.
+
+JSON text (a tool's arguments or result) must be parsed, since text that looks like JSON but
+does not parse is masked whole; but its strings are gathered only when the text, screened as
+it is, may hold something (a detector may match, or ``JsonHints`` sees a secret-looking key,
+a header map, a query URL or JSON text inside). JSON text with a backslash is always read
+value by value: its escapes make its strings differ from the text.
 """
 
 from __future__ import annotations
@@ -20,7 +26,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from ._matching import DetectorSet
+from ._prefilter import JsonHints
 
 __all__ = ["CLEAN", "HEADER_KEYS", "Screened", "parse_json_text", "screen"]
 
@@ -55,6 +64,10 @@ def parse_json_text(s: str) -> Any:
             return NOT_JSON
     else:
         return NOT_JSON
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass  # orjson is stricter (NaN, huge integers, lone surrogates): ask json
     try:
         return json.loads(body)
     except (ValueError, RecursionError):
@@ -127,6 +140,7 @@ def screen(
     special_keys: Callable[[set[Any]], Iterable[str]],
     *,
     cache_json: bool,
+    json_hints: JsonHints | None = None,
 ) -> Screened:
     """Gather and screen ``value``; see the module docstring. ``special_keys`` picks the keys
     that make the walk look at their dict (header maps, secret fields); ``cache_json``: JSON
@@ -140,51 +154,70 @@ def screen(
     result = Screened(dset=detectors, spans=spans)
     parsed = result.parsed
     dirty: set[Any] = set()
-    todo: list[str] = []
     nested: list[tuple[str, Any]] = []
-    seen: set[Any] = set()
+    seen: dict[Any, None] = {}
     pos = 0
+    hints = json_hints if detectors.prefilter() is not None else None
     while pos < len(gathered):
-        # Distinct strings, a list comprehension per check: this runs once per string of
-        # every value recorded, so it is written for speed.
-        fresh = dict.fromkeys(gathered[pos:])
-        batch = [u for u in fresh if u not in seen] if seen else list(fresh)
-        pos = len(gathered)
-        seen.update(batch)
-        if _BYTES in fresh:
-            dirty.add(_BYTES)
-        strings = [u for u in batch if type(u) is str and u]
-        if cache:
-            known = [u for u in strings if u in cache]
-            if known:
-                dirty.update(u for u in known if cache[u][1])  # something fired on it before
-                strings = [u for u in strings if u not in cache]
-        odd: set[str] = set()
-        for u in [u for u in strings if u[0] in JSON_START]:
-            inner = parse_json_text(u)
-            if inner is NOT_JSON:
-                continue
-            odd.add(u)
-            if inner is BROKEN:
-                dirty.add(u)  # masked whole (or, scanning, read as text)
+        todo: list[str] = []
+        whole: list[str] = []  # JSON text screened as it is; looked inside only if need be
+        while pos < len(gathered):
+            # Distinct strings, a list comprehension per check: this runs once per string of
+            # every value recorded, so it is written for speed.
+            if pos:
+                fresh = dict.fromkeys(u for u in gathered[pos:] if u not in seen)
+                seen.update(fresh)
             else:
-                parsed[u] = inner
-                _gather(inner, gathered, spans, keys)
-                nested.append((u, inner))
-        for u in [u for u in strings if "?" in u and "=" in u]:
-            if URL_WITH_QUERY.match(u):
+                fresh = seen = dict.fromkeys(gathered)
+            pos = len(gathered)
+            if _BYTES in fresh:
+                dirty.add(_BYTES)
+            strings = [u for u in fresh if type(u) is str and u]
+            if cache:
+                known = [u for u in strings if u in cache]
+                if known:
+                    dirty.update(u for u in known if cache[u][1])  # something fired before
+                    strings = [u for u in strings if u not in cache]
+            odd: set[str] = set()
+            for u in [u for u in strings if u[0] in JSON_START]:
+                inner = parse_json_text(u)
+                if inner is NOT_JSON:
+                    continue
                 odd.add(u)
-                dirty.add(u)  # each query value is decoded and read
-        todo.extend([u for u in strings if u not in odd] if odd else strings)
-    dirty.update(special_keys(keys))
-    if todo:
-        result.dset, flagged = detectors.screen(todo)
-        result.flagged = {todo[i] for i in flagged}
-        dirty.update(result.flagged)
+                if inner is BROKEN:
+                    dirty.add(u)  # masked whole (or, scanning, read as text)
+                    continue
+                parsed[u] = inner
+                if hints is not None and "\\" not in u:
+                    whole.append(u)
+                else:
+                    _gather(inner, gathered, spans, keys)
+                    nested.append((u, inner))
+            for u in [u for u in strings if "?" in u and "=" in u]:
+                if URL_WITH_QUERY.match(u):
+                    odd.add(u)
+                    dirty.add(u)  # each query value is decoded and read
+            todo.extend([u for u in strings if u not in odd] if odd else strings)
+        if not todo and not whole:
+            break
+        result.dset, flagged = detectors.screen(todo + whole, unchecked_from=len(todo))
+        fired = {todo[i] for i in flagged if i < len(todo)}
+        result.flagged |= fired
+        dirty.update(fired)
         # Clean: nothing fired. (The walk reads only the "fired" half of a clean entry.)
         cache.update(dict.fromkeys(todo, CLEAN))
-        for text in result.flagged:
+        for text in fired:
             del cache[text]
+        if whole:
+            hinted = hints.which(whole) if hints is not None else None
+            for j, text in enumerate(whole):
+                if hinted is None or j in hinted or len(todo) + j in flagged:
+                    inner = parsed[text]
+                    _gather(inner, gathered, spans, keys)  # read next time round
+                    nested.append((text, inner))
+                elif cache_json:
+                    cache[text] = CLEAN
+    dirty.update(special_keys(keys))
     marks = _positions(gathered, dirty) if dirty else []
     # JSON text is dirty when something inside it is: look inside out (inner text was
     # gathered later), and mark clean JSON text as such so the walk does not parse it again.

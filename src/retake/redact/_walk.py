@@ -24,6 +24,7 @@ from ._findings import Finding, preview
 from ._matching import DetectorSet
 from ._paths import CompiledRules, State, format_path
 from ._policy import RedactionPolicy
+from ._prefilter import JsonHints, json_hints
 from ._pseudo import Pseudonymiser
 from ._screen import (
     BROKEN,
@@ -67,6 +68,8 @@ class Engine:
     always_secret: tuple[str, ...]
     has_user_patterns: bool = False
     """User regexes may read the NUL that joins strings for the screen: walk one by one."""
+    json_hints: JsonHints | None = None
+    """Lets the screen read JSON text as it is (see ``_prefilter.JsonHints``)."""
 
     @classmethod
     def compile(cls, policy: RedactionPolicy) -> Engine:
@@ -96,6 +99,7 @@ class Engine:
             secret_fields=policy.secret_fields,
             always_secret=policy.always_secret_fields,
             has_user_patterns=bool(policy.user_patterns),
+            json_hints=json_hints(policy.secret_fields, HEADER_KEYS),
         )
 
 
@@ -157,6 +161,7 @@ class Walker:
                 self._text_cache,
                 self._special_keys,
                 cache_json=not self.e.rules and self.pseudo is not None,
+                json_hints=self.e.json_hints,
             )
             self.dset, self._flagged, self._parsed = found.dset, found.flagged, found.parsed
             if not states and not self.e.rules.has_heads:

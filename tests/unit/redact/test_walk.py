@@ -275,6 +275,18 @@ def test_parts_with_nothing_to_redact_are_the_same_objects() -> None:
         {"a": [{"body": b"contact mia.li3818@example.com"}]},
         {"a": [{"url": "https://api.example.com/v1?api_key=Zx81kQp0Lm3nB7vR2sT9"}]},
         {"a": [{"args": '{"broken": '}]},
+        # JSON text is screened as it is, and looked inside only when something may be there.
+        {"args": json.dumps({"to\u212aen": "Zx81kQp0Lm3nB7vR2sT9"}, ensure_ascii=False)},
+        {"args": json.dumps({"x": [{"Api-Key ": "Zx81kQp0Lm3nB7vR2sT9"}]})},
+        {"args": json.dumps({"x": {"headers": {"Cookie": "session=opaque"}}})},
+        {"args": json.dumps({"x_signature": "Zx81kQp0Lm3nB7vR2sT9"})},
+        {"args": json.dumps({"u": "/v1/p?sig=Zx81kQp0Lm3nB7vR2sT9"})},
+        {"args": json.dumps({"j": "[1, 2,]"})},  # JSON text in JSON text, and broken
+        {"args": json.dumps({"j": json.dumps({"password": "hunter2hunter2"})})},
+        {"args": json.dumps({"j": " " + json.dumps([f"to {EMAIL}"])})},
+        {"args": json.dumps({"note": f"caf\u00e9 {EMAIL}"})},  # escaped: read value by value
+        {"args": '{"n": NaN, "e": "' + EMAIL + '"}'},  # json reads NaN, orjson does not
+        {"args": '{"n": 123456789012345678901234567890, "e": "' + EMAIL + '"}'},
     ],
 )
 def test_what_needs_redacting_is_found_however_deep(value: Any) -> None:
