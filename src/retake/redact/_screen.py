@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -43,7 +44,8 @@ _SPACES = re.compile(r"\s*")  # what str.lstrip() removes
 CLEAN: tuple[str, tuple[tuple[str, str], ...]] = ("", ())
 """The text cache's entry for a string nothing fires on."""
 _BYTES = object()
-"""Stands in the gathered strings for bytes, which the walk must always decode."""
+"""Stands in the gathered strings for a bytearray, which the walk must always decode."""
+MAX_GUNZIP = 64 * 1024 * 1024
 
 
 def parse_json_text(s: str) -> Any:
@@ -74,8 +76,24 @@ def parse_json_text(s: str) -> Any:
         return BROKEN
 
 
+def decode_bytes(b: bytes | bytearray) -> tuple[str, bool] | None:
+    """The text of bytes (gunzipped when gzip) and whether they were gzip; ``None`` when they
+    are not UTF-8 or too large to inspect (the walk masks them whole)."""
+    raw = bytes(b)
+    gz = raw[:2] == b"\x1f\x8b"
+    try:
+        if gz:
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            raw = d.decompress(raw, MAX_GUNZIP)
+            if d.unconsumed_tail:
+                return None
+        return raw.decode("utf-8"), gz
+    except (ValueError, zlib.error, EOFError):
+        return None
+
+
 def _gather(v: Any, out: list[Any], spans: dict[int, tuple[int, int]], keys: set[Any]) -> None:
-    """Append every key and string under ``v`` to ``out``; note each container's span."""
+    """Append every key, string and bytes under ``v`` to ``out``; note each container's span."""
     start = len(out)
     if type(v) is dict:
         out.extend(v)
@@ -89,7 +107,9 @@ def _gather(v: Any, out: list[Any], spans: dict[int, tuple[int, int]], keys: set
             out.append(x)
         elif t is dict or t is list or t is tuple:
             _gather(x, out, spans, keys)
-        elif t is bytes or t is bytearray:
+        elif t is bytes:
+            out.append(x)  # decoded and screened with the strings
+        elif t is bytearray:
             out.append(_BYTES)
     spans[id(v)] = (start, len(out))
 
@@ -119,6 +139,8 @@ class Screened:
     """Strings a detector fired on in the screen (``dset`` may be narrowed to their needs)."""
     parsed: dict[str, Any] = field(default_factory=dict)
     """JSON text seen, and its value (the walk reuses it, so spans stay valid)."""
+    decoded: dict[bytes, tuple[str, bool]] = field(default_factory=dict)
+    """Bytes seen, as ``decode_bytes`` read them (the walk need not decode them again)."""
     spans: dict[int, tuple[int, int]] = field(default_factory=dict)
     marks: list[int] = field(default_factory=list)
     """Sorted positions, in the gathered strings, of everything the walk must visit."""
@@ -153,6 +175,7 @@ def screen(
     del spans[id(root)]
     result = Screened(dset=detectors, spans=spans)
     parsed = result.parsed
+    decoded = result.decoded
     dirty: set[Any] = set()
     nested: list[tuple[str, Any]] = []
     seen: dict[Any, None] = {}
@@ -172,6 +195,13 @@ def screen(
             pos = len(gathered)
             if _BYTES in fresh:
                 dirty.add(_BYTES)
+            for b in [u for u in fresh if type(u) is bytes]:
+                body = decode_bytes(b)
+                if body is None:
+                    dirty.add(b)  # masked whole
+                else:
+                    decoded[b] = body
+                    gathered.append(body[0])  # screened next time round, like any string
             strings = [u for u in fresh if type(u) is str and u]
             if cache:
                 known = [u for u in strings if u in cache]
@@ -229,5 +259,11 @@ def screen(
                 insort(marks, j)
         elif cache_json:
             cache[text] = CLEAN
+    # Bytes need the walk unless their text was found clean.
+    for b, (text, _gz) in decoded.items():
+        hit = cache.get(text)
+        if text and (hit is None or hit[1]):
+            for j in _positions(gathered, {b}):
+                insort(marks, j)
     result.marks = marks
     return result

@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +31,7 @@ from ._screen import (
     NOT_JSON,
     URL_WITH_QUERY,
     Screened,
+    decode_bytes,
     parse_json_text,
     screen,
 )
@@ -51,7 +51,6 @@ EVENT_HEADS = (
     "note",
     "header",
 )
-_MAX_GUNZIP = 64 * 1024 * 1024
 _CACHE_LIMIT = 200_000
 _MAX_ROUNDS = 4
 
@@ -140,6 +139,7 @@ class Walker:
         self._field_cache = field_cache if field_cache is not None else {}
         self.dset = engine.detectors
         self._parsed: dict[str, Any] = {}
+        self._decoded: dict[bytes, tuple[str, bool]] = {}
         self._flagged: set[str] = set()
         """Screened strings something fired on: only these may use the narrowed ``dset``."""
         self._skip: Screened | None = None
@@ -164,6 +164,7 @@ class Walker:
                 json_hints=self.e.json_hints,
             )
             self.dset, self._flagged, self._parsed = found.dset, found.flagged, found.parsed
+            self._decoded = found.decoded
             if not states and not self.e.rules.has_heads:
                 if not found.marks:
                     return value  # no string fires, and nothing else (headers, keys) applies
@@ -351,16 +352,31 @@ class Walker:
         result: dict[Any, Any] = {}
         changed = False
         for name, val in h.items():
-            self.path.append(name)
-            child = self.e.rules.step(states, name) if states else states
             if isinstance(name, str) and name.lower() in denied:
+                self.path.append(name)
                 nv = self._header(name, val)
+                self.path.pop()
+            elif not states and self._clean_field(name, val):
+                nv = val
             else:
+                self.path.append(name)
+                child = self.e.rules.step(states, name) if states else states
                 nv = self.value(val, child, name if isinstance(name, str) else None)
-            self.path.pop()
+                self.path.pop()
             changed = changed or nv is not val
             result[name] = nv
         return result if changed else h
+
+    def _clean_field(self, name: Any, val: Any) -> bool:
+        """Whether the screen found nothing in ``val`` that an ordinary ``name`` lets stand."""
+        skip = self._skip
+        if skip is None or type(name) is not str or self._field_cache.get(name) != 0:
+            return False
+        t = type(val)
+        if t is str:
+            hit = self._text_cache.get(val)
+            return hit is not None and not hit[1]
+        return (t is list or t is dict or t is tuple) and skip.clean(val)
 
     def _header(self, name: str, val: Any) -> Any:
         detector = f"header:{name.lower()}"
@@ -411,6 +427,10 @@ class Walker:
     def string(self, s: str, states: tuple[State, ...], key: str | None) -> Any:
         if not s:
             return s
+        if not states:
+            hit = self._text_cache.get(s)
+            if hit is not None and not hit[1] and (key is None or self._field_cache.get(key) == 0):
+                return s  # screened clean (JSON text too: then there is nothing inside)
         if key is not None:
             fk = self._field_cache.get(key)
             if fk is None:
@@ -557,17 +577,12 @@ class Walker:
 
     def blob(self, b: bytes | bytearray, states: tuple[State, ...], key: str | None) -> Any:
         """Bytes: gunzip when gzip, decode as UTF-8, walk as a string, encode back."""
-        raw = bytes(b)
-        gz = raw[:2] == b"\x1f\x8b"
-        try:
-            if gz:
-                d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                raw = d.decompress(raw, _MAX_GUNZIP)
-                if d.unconsumed_tail:
-                    raise ValueError("gzip body too large to inspect")
-            text = raw.decode("utf-8")
-        except (ValueError, zlib.error, EOFError):
-            return self._whole(b, "undecodable", "undecodable", fail_closed=True)
+        body = self._decoded.get(b) if type(b) is bytes else None
+        if body is None:
+            body = decode_bytes(b)
+            if body is None:
+                return self._whole(b, "undecodable", "undecodable", fail_closed=True)
+        text, gz = body
         new = self.string(text, states, key)
         if new is text or new == text:
             return b
