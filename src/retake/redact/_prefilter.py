@@ -463,6 +463,26 @@ class JsonHints:
             return {bisect_right(starts, end - 1) - 1 for end in ends}
         return {data.count(b"\x00", 0, end - 1) - 1 for end in ends}
 
+    def keys(self, keys: Sequence[str]) -> set[int] | None:
+        """Indexes of ``keys`` that may name a secret field or a header map (each key read as
+        it stands in JSON text); ``None`` when it cannot tell (a key holds a quote)."""
+        joined = '"'.join(keys)
+        if joined.count('"') != len(keys) - 1:
+            return None
+        try:
+            data = ('"' + joined + '"').encode()
+        except UnicodeEncodeError:
+            return None
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(self.db)
+        events: list[int] = []
+        self.db.scan(data, match_event_handler=_on_match, context=events, scratch=scratch)
+        if len(events) > 128:
+            return None  # many: the caller checks them one by one
+        # A hint ends at the quote after its key, or inside a key (JSON-looking, "?...=").
+        return {data.count(b'"', 0, end - 1) - 1 for end in events[1::2]}
+
 
 _HINTS: dict[tuple[tuple[str, ...], frozenset[str]], JsonHints | None] = {}
 

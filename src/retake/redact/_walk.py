@@ -110,9 +110,6 @@ class Tally:
     masked_whole: list[str] = field(default_factory=list)
 
 
-_NORM = str.maketrans("", "", "-_ ")
-
-
 def _norm_key(key: str) -> str:
     return key.lower().replace("-", "").replace("_", "").replace(" ", "")
 
@@ -410,19 +407,17 @@ class Walker:
         fields = self._field_cache
         new = [k for k in keys if type(k) is str and k not in fields]
         if new:
-            # Normalise them all at once, as _norm_key does one by one.
-            joined = "\n".join(new)
-            norms = joined.lower().translate(_NORM).split("\n")
-            if len(norms) == len(new):
-                suffixes = self.e.secret_fields
-                fields.update(dict.fromkeys(new, 0))
-                for k in [k for k, n in zip(new, norms, strict=True) if n.endswith(suffixes)]:
-                    del fields[k]
-                    self._field_kind(k)
-            else:  # a key holds a newline
+            hints = self.e.json_hints
+            maybe = hints.keys(new) if hints is not None else None
+            if maybe is None:
                 for k in new:
                     self._field_kind(k)
-        return [k for k in keys if type(k) is str and (k in HEADER_KEYS or fields.get(k))]
+            else:
+                fields.update(dict.fromkeys(new, 0))
+                for i in maybe:
+                    del fields[new[i]]
+                    self._field_kind(new[i])
+        return [k for k in keys if k in HEADER_KEYS or fields.get(k)]
 
     def string(self, s: str, states: tuple[State, ...], key: str | None) -> Any:
         if not s:

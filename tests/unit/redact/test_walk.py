@@ -269,6 +269,8 @@ def test_parts_with_nothing_to_redact_are_the_same_objects() -> None:
         {"a": {"b": [{"c": 1, "password": "hunter2hunter2"}]}},
         {"a": [[{"api_key": "Zx81kQp0Lm3nB7vR2sT9"}]]},
         {"a": {"password": ["hunter2hunter2", ["hunter3hunter3"]]}},
+        {"a": [{"X-Signature ": "Zx81kQp0Lm3nB7vR2sT9"}]},
+        {"a": [{"access_to\u212aen": "Zx81kQp0Lm3nB7vR2sT9"}]},  # KELVIN SIGN lowers to k
         {"a": [{"args": json.dumps({"x": {"password": "hunter2hunter2"}})}]},
         {"a": [{"headers": {"Authorization": "opaque-value-without-a-scheme"}}]},
         {"a": {"b": {"headers": [["Cookie", "session=opaque"]]}}},
