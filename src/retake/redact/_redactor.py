@@ -23,6 +23,11 @@ def _engine(policy: RedactionPolicy) -> Engine:
     return Engine.compile(policy)
 
 
+@lru_cache(maxsize=1)
+def _default_policy() -> RedactionPolicy:
+    return RedactionPolicy()  # frozen: one instance serves every redactor without a policy
+
+
 def _too_deep(path: str) -> RedactionError:
     return RedactionError(
         f"the value at path={path or '<root>'!r} nests too deeply to inspect, so it cannot be "
@@ -40,7 +45,7 @@ class Redactor:
     def __init__(
         self, policy: RedactionPolicy | None = None, *, key: RedactionKey | None = None
     ) -> None:
-        self.policy = policy if policy is not None else RedactionPolicy()
+        self.policy = policy if policy is not None else _default_policy()
         if key is None:
             src = self.policy.key
             key = RedactionKey.resolve(file=src.file, env=src.env, allow_random=src.allow_random)
@@ -114,7 +119,7 @@ def scan(
     Tokens that retake made are recognised by their shape and never reported, so a redacted
     value scans clean.
     """
-    walker = Walker(_engine(policy if policy is not None else RedactionPolicy()), None, Tally())
+    walker = Walker(_engine(policy if policy is not None else _default_policy()), None, Tally())
     try:
         walker.run(value, path, labels)
     except RecursionError:

@@ -290,6 +290,7 @@ class Walker:
         skip = self._skip
         if skip is not None and key is not None and self._field_cache.get(key) != 0:
             skip = None  # a secret field's value is masked by its key: look at every item
+        clean = skip.clean if skip is not None else None
         for i, v in enumerate(seq):
             tv = type(v)
             if states:
@@ -301,7 +302,7 @@ class Walker:
                 or tv is float
                 or tv is bool
                 or v is None
-                or (skip is not None and tv is not str and skip.clean(v))
+                or (clean is not None and tv is not str and clean(v))
             ):
                 nv = v
             elif tv is str and key is None:
