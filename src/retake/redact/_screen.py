@@ -114,20 +114,22 @@ def _gather(v: Any, out: list[Any], spans: dict[int, tuple[int, int]], keys: set
     spans[id(v)] = (start, len(out))
 
 
-def _positions(gathered: list[Any], dirty: set[Any]) -> list[int]:
-    if len(dirty) > 8:
-        return [i for i, u in enumerate(gathered) if u in dirty]
-    out: list[int] = []
-    for d in dirty:
-        i = -1
-        while True:
-            try:
-                i = gathered.index(d, i + 1)
-            except ValueError:
-                break
-            out.append(i)
-    out.sort()
-    return out
+def _where(gathered: list[Any], watch: set[Any]) -> dict[Any, list[int]]:
+    """Every place of each of ``watch`` in ``gathered``, in one pass (or a few C scans)."""
+    found: dict[Any, list[int]] = {u: [] for u in watch}
+    if len(watch) <= 8:
+        for u, places in found.items():
+            i = -1
+            while True:
+                try:
+                    i = gathered.index(u, i + 1)
+                except ValueError:
+                    break
+                places.append(i)
+    else:
+        for i, u in [(i, u) for i, u in enumerate(gathered) if u in watch]:
+            found[u].append(i)
+    return found
 
 
 @dataclass
@@ -248,14 +250,16 @@ def screen(
                 elif cache_json:
                     cache[text] = CLEAN
     dirty.update(special_keys(keys))
-    marks = _positions(gathered, dirty) if dirty else []
+    watch = dirty | {text for text, _ in nested} | set(decoded)
+    where = _where(gathered, watch) if watch else {}
+    marks = sorted(i for u in dirty for i in where[u])
     # JSON text is dirty when something inside it is: look inside out (inner text was
     # gathered later), and mark clean JSON text as such so the walk does not parse it again.
     for text, inner in reversed(nested):
         start, end = spans[id(inner)]
         i = bisect_left(marks, start)
         if i < len(marks) and marks[i] < end:
-            for j in _positions(gathered, {text}):
+            for j in where[text]:
                 insort(marks, j)
         elif cache_json:
             cache[text] = CLEAN
@@ -263,7 +267,7 @@ def screen(
     for b, (text, _gz) in decoded.items():
         hit = cache.get(text)
         if text and (hit is None or hit[1]):
-            for j in _positions(gathered, {b}):
+            for j in where[b]:
                 insort(marks, j)
     result.marks = marks
     return result
