@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import ipaddress
 import json
 import re
@@ -11,7 +12,15 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from retake.redact import RedactionKey, RedactionPolicy, Redactor, UserPattern, scan
+from retake.redact import (
+    BUILTIN_DETECTORS,
+    RedactionKey,
+    RedactionPolicy,
+    Redactor,
+    UserPattern,
+    scan,
+)
+from retake.redact._matching import BUILTIN_SET, DetectorSet
 from retake.redact._validators import luhn_ok
 
 KEY = RedactionKey(b"property-test-key-0123456789abcd", "given")
@@ -189,4 +198,39 @@ UNSCREENED = Redactor(
 @settings(max_examples=300, deadline=None)
 @given(json_values)
 def test_screening_all_strings_at_once_changes_nothing(value: Any) -> None:
+    assert Redactor(key=KEY).redact(value) == UNSCREENED.redact(value)
+
+
+# The Hyperscan prefilter only skips detectors that cannot match; what is found is the same.
+EVERY_DETECTOR = DetectorSet(BUILTIN_DETECTORS)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(texts, st.text(max_size=40), sensitive))
+def test_the_prefilter_finds_what_every_detector_finds(text: str) -> None:
+    assert BUILTIN_SET.find(text) == EVERY_DETECTOR.find(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(texts, st.text(max_size=20), sensitive), min_size=1, max_size=8))
+def test_the_screen_flags_every_string_a_detector_matches(strings: list[str]) -> None:
+    _, flagged = BUILTIN_SET.screen(strings)
+    assert {i for i, s in enumerate(strings) if EVERY_DETECTOR.find(s)} <= flagged
+
+
+bodies = texts.map(str.encode) | texts.map(lambda t: gzip.compress(t.encode(), mtime=0))
+values_with_bytes: st.SearchStrategy[Any] = st.recursive(
+    st.one_of(st.none(), st.integers(), texts, sensitive, bodies),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(st.sampled_from(["body", "api_key", "headers", "n"]), children, max_size=3),
+        children.map(lambda v: json.dumps(v, default=lambda b: b.decode("latin-1"))),
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values_with_bytes)
+def test_screening_bytes_with_the_strings_changes_nothing(value: Any) -> None:
     assert Redactor(key=KEY).redact(value) == UNSCREENED.redact(value)
