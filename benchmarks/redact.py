@@ -8,7 +8,8 @@ detector's regex over every string, with no gate and no cache.
 A second figure replays each tau-bench trajectory the way a recorder sees it: one model
 request per assistant turn, each resending the conversation so far, through one redactor
 per session (its cache then pays off). It is labelled as such; the first figure is the
-headline.
+headline. Each line also gives the fastest and slowest run: the first run of a process
+compiles the detectors for Hyperscan (once), and the machine may be shared.
 
     python benchmarks/redact.py [--repeat 7]
 """
@@ -126,7 +127,11 @@ def report(label: str, n: int, size: int, repeat: int, fast: Any, slow: Any) -> 
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"{label}: {n} values, {mb:.2f} MB of JSON, median of {repeat}")
     for name in ("retake", "naive"):
-        print(f"  {name:7s} {med[name] * 1000:8.1f} ms  {mb / med[name]:7.1f} MB/s")
+        lo, hi = min(times[name]), max(times[name])
+        print(
+            f"  {name:7s} {med[name] * 1000:8.1f} ms  {mb / med[name]:7.1f} MB/s"
+            f"   (runs {lo * 1000:.1f}-{hi * 1000:.1f} ms)"
+        )
     print(f"  retake is {med['naive'] / med['retake']:.1f}x faster than the naive loop")
 
 
