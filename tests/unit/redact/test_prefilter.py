@@ -147,3 +147,14 @@ def test_whitespace_is_spelled_as_python_reads_it() -> None:
         start = int(lo, 16)
         spelled.update(range(start, int(hi, 16) + 1) if hi else [start])
     assert spelled - {ord("a"), ord("b")} == members
+
+
+def test_threads_each_scan_with_their_own_scratch() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = _texts(400, 3)
+    expected = [PLAIN.find(t) for t in texts]
+    chunks = [texts[i::4] for i in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(lambda chunk: [BUILTIN_SET.find(t) for t in chunk], chunks))
+    assert [m for i in range(4) for m in found[i]] == [e for i in range(4) for e in expected[i::4]]
