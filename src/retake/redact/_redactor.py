@@ -28,6 +28,11 @@ def _default_policy() -> RedactionPolicy:
     return RedactionPolicy()  # frozen: one instance serves every redactor without a policy
 
 
+@lru_cache(maxsize=1)
+def _default_engine() -> Engine:
+    return _engine(_default_policy())
+
+
 def _too_deep(path: str) -> RedactionError:
     return RedactionError(
         f"the value at path={path or '<root>'!r} nests too deeply to inspect, so it cannot be "
@@ -50,7 +55,8 @@ class Redactor:
             src = self.policy.key
             key = RedactionKey.resolve(file=src.file, env=src.env, allow_random=src.allow_random)
         self.key = key
-        self._engine = _engine(self.policy)
+        # The default policy's engine without hashing the policy (pydantic hashes every field).
+        self._engine = _default_engine() if policy is None else _engine(self.policy)
         self._pseudo = Pseudonymiser(key)
         self._text_cache: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
         self._field_cache: dict[str, int] = {}
