@@ -1,33 +1,39 @@
 """Which detectors may match which strings, for every detector in one pass (Hyperscan).
 
 Running two dozen detectors one after the other costs a scan of the text per literal gate and
-per pattern. Hyperscan runs many expressions over a text in a single pass, so each detector's
-expression is translated into a *looser* one (:func:`loosen`) and all of them, with the
-literal gates and hints, are compiled into one database. A scan says, for each string, which
-detectors could match there; only those run, exactly as before (``_matching``), so what is
-found does not change, only what is skipped.
+per pattern. Hyperscan runs many expressions over a text in a single pass, so each detector
+gets requirements that any match of it needs, spelled as Hyperscan expressions (``_loosen``):
 
-The translation keeps one promise, on which everything rests: wherever a detector's own
-expression matches inside a string, the loose expression matches too and ends inside that
-same string (when the strings are joined by NUL). So it drops assertions and lookarounds,
-replaces a back-reference with what its group may match, spells out Python's case folding
-and ``\\s``, keeps only the part of the expression a match cannot do without, and stops
-``.`` and negated classes at NUL (a text that holds a NUL of its own is not prefiltered).
-An expression it cannot translate that way makes the whole prefilter unavailable, and the
-detectors run as they did without it.
+- a detector gated by literals or run near a hint needs one of its literals, or its hint;
+- any other needs its expression, loosened; a short one also needs what may stand before it
+  under its ``Bounded`` validator (dates and times then stop waking the phone numbers);
+- one for which nothing can be spelled (a configured expression) runs on every text.
+
+One scan of the strings, joined by NUL behind a leading NUL, says which requirements each
+string meets; a detector runs on a string only when all of its are met there, exactly as it
+would have run (``_matching``), so what is found does not change, only what is skipped. Text
+with a NUL of its own, or that is not UTF-8, is not prefiltered: every detector runs on it.
+
+:class:`JsonHints` is a second, smaller database: what besides detector matches makes JSON
+text (or a dict key) need the walk.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from bisect import bisect_right
 from collections.abc import Sequence
-from re import _constants as sre  # type: ignore[attr-defined]
-from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any
 
-from ._validators import WORD, left_bound
+from ._loosen import (
+    Untranslatable,
+    after_bound,
+    loosen,
+    min_width,
+    space_class,
+    spell_literal,
+)
+from ._validators import left_bound
 
 if TYPE_CHECKING:
     from ._detectors import Detector
@@ -39,194 +45,10 @@ except ImportError:  # pragma: no cover - hyperscan ships wheels for the usual p
 else:
     HAVE_HYPERSCAN = True
 
-__all__ = ["Prefilter", "Untranslatable", "build", "loosen"]
+__all__ = ["JsonHints", "Prefilter", "build", "json_hints"]
 
-
-class Untranslatable(ValueError):
-    """A construct :func:`loosen` cannot widen safely."""
-
-
-# Python's ``\s`` on str: what ``str.isspace`` accepts (including \x1c-\x1f, which
-# Unicode does not call white space).
-_SPACE = (
-    (0x09, 0x0D),
-    (0x1C, 0x20),
-    (0x85, 0x85),
-    (0xA0, 0xA0),
-    (0x1680, 0x1680),
-    (0x2000, 0x200A),
-    (0x2028, 0x2029),
-    (0x202F, 0x202F),
-    (0x205F, 0x205F),
-    (0x3000, 0x3000),
-)
-# Characters beyond ASCII that Python's IGNORECASE matches to an ASCII letter, and those whose
-# str.lower() yields one (the literal gates of case-folding detectors test the lowered text).
-IGNORECASE_EXTRA: dict[str, tuple[int, ...]] = {"i": (0x130, 0x131), "s": (0x17F,), "k": (0x212A,)}
-LOWER_EXTRA: dict[str, tuple[int, ...]] = {"i": (0x130,), "k": (0x212A,)}
-_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
 _SHORT = 7
-
-
-def _cp(c: int) -> str:
-    return f"\\x{{{c:x}}}"
-
-
-def _fold(c: int, extra: dict[str, tuple[int, ...]]) -> set[int]:
-    if c >= 128:
-        raise Untranslatable(f"case folding of {chr(c)!r}")
-    ch = chr(c)
-    low = ch.lower()
-    return {c, ord(low), ord(ch.upper()), *extra.get(low, ())}
-
-
-def _members(items: list[tuple[Any, Any]], ic: bool, negated: bool) -> list[tuple[int, int]]:
-    """A class's members as ranges: at least Python's (plain), at most Python's (negated)."""
-    out: list[tuple[int, int]] = []
-    widen = ic and not negated
-    for op, av in items:
-        if op is sre.LITERAL:
-            out.extend((c, c) for c in (_fold(av, IGNORECASE_EXTRA) if widen else {av}))
-        elif op is sre.RANGE:
-            lo, hi = av
-            out.append((lo, hi))
-            if widen:
-                if hi >= 128:
-                    raise Untranslatable("case folding of a range beyond ASCII")
-                for c in range(lo, hi + 1):
-                    out.extend((f, f) for f in _fold(c, IGNORECASE_EXTRA))
-        elif op is sre.CATEGORY and av is sre.CATEGORY_SPACE:
-            out.extend(_SPACE)
-        else:
-            raise Untranslatable(f"class item {op}")
-    return out
-
-
-def _class(ranges: list[tuple[int, int]], negated: bool) -> str:
-    body = "".join(_cp(lo) if lo == hi else f"{_cp(lo)}-{_cp(hi)}" for lo, hi in ranges)
-    return f"[^{body}\\x{{0}}]" if negated else f"[{body}]"
-
-
-def _groups(data: Any, ic: bool, out: dict[int, tuple[Any, bool]]) -> None:
-    for op, av in data:
-        if op is sre.SUBPATTERN:
-            group, add, remove, sub = av
-            inner = (ic or bool(add & re.IGNORECASE)) and not remove & re.IGNORECASE
-            if group is not None:
-                out[group] = (sub, inner)
-            _groups(sub, inner, out)
-        elif op is sre.BRANCH:
-            for b in av[1]:
-                _groups(b, ic, out)
-        elif op in _REPEATS:
-            _groups(av[2], ic, out)
-        elif op is sre.ATOMIC_GROUP:
-            _groups(av, ic, out)
-        elif op is sre.GROUPREF_EXISTS:
-            _groups(av[1], ic, out)
-            if av[2] is not None:
-                _groups(av[2], ic, out)
-
-
-def _emit(data: Any, ic: bool, groups: dict[int, tuple[Any, bool]]) -> str:
-    parts: list[str] = []
-    for op, av in data:
-        if op is sre.LITERAL:
-            folded = _fold(av, IGNORECASE_EXTRA) if ic and chr(av).isalpha() else None
-            parts.append(_class([(c, c) for c in sorted(folded)], False) if folded else _cp(av))
-        elif op is sre.NOT_LITERAL:
-            parts.append(_class([(av, av)], True))
-        elif op is sre.ANY:
-            parts.append("[^\\x{0}]")
-        elif op is sre.IN:
-            negated = bool(av) and av[0][0] is sre.NEGATE
-            items = av[1:] if negated else av
-            parts.append(_class(_members(items, ic, negated), negated))
-        elif op is sre.BRANCH:
-            parts.append("(?:" + "|".join(_emit(b, ic, groups) for b in av[1]) + ")")
-        elif op is sre.SUBPATTERN:
-            _group, add, remove, sub = av
-            inner = (ic or bool(add & re.IGNORECASE)) and not remove & re.IGNORECASE
-            parts.append(f"(?:{_emit(sub, inner, groups)})")
-        elif op in _REPEATS:
-            lo, hi, sub = av
-            times = f"{{{lo},}}" if hi == sre.MAXREPEAT else f"{{{lo},{hi}}}"
-            parts.append(f"(?:{_emit(sub, ic, groups)}){times}")
-        elif op is sre.ATOMIC_GROUP:
-            parts.append(f"(?:{_emit(av, ic, groups)})")
-        elif op is sre.GROUPREF:
-            sub, inner = groups[av]
-            parts.append(f"(?:{_emit(sub, inner, groups)})")
-        elif op is sre.GROUPREF_EXISTS:
-            _group, yes, no = av
-            other = _emit(no, ic, groups) if no is not None else ""
-            parts.append(f"(?:{_emit(yes, ic, groups)}|{other})")
-        elif op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
-            continue  # dropping an assertion only lets more text match
-        else:
-            raise Untranslatable(f"operator {op}")
-    return "".join(parts)
-
-
-def _min_width(state: Any, items: list[tuple[Any, Any]]) -> int:
-    width: int = sre_parse.SubPattern(state, items).getwidth()[0]
-    return width
-
-
-def loosen(pattern: re.Pattern[str]) -> str:
-    """A Hyperscan expression (UTF-8 mode) that matches, inside any NUL-free text, wherever
-    ``pattern`` does, ending no later than it; raises :class:`Untranslatable` when unsure.
-
-    Only the head of the expression is kept: what comes after the last part that every match
-    must consume (a trailing ``\\Z``, an optional tail) and the extra repeats of a final
-    ``{n,}`` are left out, so a long run reports once, not at each of its characters.
-    """
-    parsed = sre_parse.parse(pattern.pattern, pattern.flags)
-    ic = bool(parsed.state.flags & re.IGNORECASE)
-    items = list(parsed.data)
-    while items and _min_width(parsed.state, items[-1:]) == 0:
-        items.pop()
-    if items and items[-1][0] in _REPEATS:
-        lo, _hi, sub = items[-1][1]
-        items[-1] = (sre.MAX_REPEAT, (lo, lo, sub))
-    if not items or _min_width(parsed.state, items) == 0:
-        raise Untranslatable("the expression can match nothing at all")
-    groups: dict[int, tuple[Any, bool]] = {}
-    _groups(parsed.data, ic, groups)
-    return _emit(items, ic, groups)
-
-
-def _min_width_of(pattern: re.Pattern[str]) -> int:
-    width: int = sre_parse.parse(pattern.pattern, pattern.flags).getwidth()[0]
-    return width
-
-
-def _gate(literal: str, fold: bool) -> str:
-    """A literal gate: ``literal`` in the text (in the lowered text when ``fold``)."""
-    out = []
-    for ch in literal:
-        c = ord(ch)
-        if fold and ch.isalpha():
-            out.append(_class([(f, f) for f in sorted(_fold(c, LOWER_EXTRA))], False))
-        else:
-            out.append(_cp(c))
-    return "".join(out)
-
-
-def _chars(chars: frozenset[str], negated: bool) -> str:
-    body = "".join(_cp(ord(c)) for c in sorted(chars))
-    return f"[^{body}]" if negated else f"[{body}]"
-
-
-def _after(before: frozenset[str]) -> list[str]:
-    """What may stand just before a match under ``Bounded(before, ...)``: a character not in
-    ``before``, or punctuation of ``before`` not itself glued to a letter or digit. (Texts are
-    scanned with a NUL in front, so the start of a text is "after a NUL".)"""
-    punct = before - WORD
-    ways = [_chars(before, True)]
-    if punct:
-        ways.append(_chars(WORD, True) + _chars(punct, False))
-    return ways
+"""Expressions no longer than this get the left-boundary requirement (see _pattern_req)."""
 
 
 def _pattern_req(d: Detector) -> list[str]:
@@ -234,12 +56,12 @@ def _pattern_req(d: Detector) -> list[str]:
         raise Untranslatable("configured expressions are not prefiltered")
     core = loosen(d.pattern)
     before = left_bound(d.validate) if d.group == 0 else None
-    if before and _min_width_of(d.pattern) <= _SHORT:
+    if before and min_width(d.pattern) <= _SHORT:
         # A validated match starts where its Bounded check allows, so require that before it
         # (what comes before a match does not move where it ends). Worth it for short
         # expressions, which fire on every date and time; a long one is selective already,
         # and Hyperscan runs a long class repeat after a negated class slowly.
-        return [way + core for way in _after(before)]
+        return [way + core for way in after_bound(before)]
     return [core]
 
 
@@ -249,7 +71,7 @@ def _gated_or_hinted(d: Detector) -> bool:
 
 def _gate_req(d: Detector) -> list[str]:
     if d.literals and not d.anchored and not d.numeric:
-        return [_gate(lit, d.fold_case) for lit in d.literals]
+        return [spell_literal(lit, d.fold_case) for lit in d.literals]
     return []
 
 
@@ -412,7 +234,7 @@ def build(detectors: tuple[Detector, ...]) -> Prefilter | None:
         if detectors not in _BUILT:
             try:
                 _BUILT[detectors] = Prefilter(detectors)
-            except (Untranslatable, hyperscan.error):
+            except Exception:  # without it every detector runs: slower, and as right
                 _BUILT[detectors] = None
         return _BUILT[detectors]
 
@@ -425,13 +247,13 @@ class JsonHints:
     without a backslash, whose strings stand in it character for character)."""
 
     def __init__(self, secret_fields: tuple[str, ...], header_keys: frozenset[str]) -> None:
-        space = _class(list(_SPACE), False)
+        space = space_class()
         exprs = [
             # A key whose normalised form (lower case, no "-", "_" or " ") ends with the field.
-            "[-_ ]*".join(_gate(ch, True) for ch in field) + '[-_ ]*"'
+            "[-_ ]*".join(spell_literal(ch, True) for ch in field) + '[-_ ]*"'
             for field in secret_fields
         ]
-        exprs.append('"(?:' + "|".join(_gate(h, False) for h in sorted(header_keys)) + ')"')
+        exprs.append('"(?:' + "|".join(spell_literal(h, False) for h in sorted(header_keys)) + ')"')
         exprs.append('\\x{3f}[^"]*\\x{3d}')  # "?" then "=" in one string
         exprs.append(f'"{space}*[\\x{{5b}}\\x{{7b}}]')  # a string that starts like JSON
         self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
@@ -498,6 +320,6 @@ def json_hints(secret_fields: tuple[str, ...], header_keys: frozenset[str]) -> J
             if key not in _HINTS:
                 try:
                     _HINTS[key] = JsonHints(secret_fields, header_keys)
-                except (Untranslatable, hyperscan.error):
+                except Exception:  # without it JSON text is read value by value
                     _HINTS[key] = None
     return _HINTS[key]

@@ -10,8 +10,9 @@ import pytest
 from redact_corpus import GENERATORS
 
 from retake.redact import BUILTIN_DETECTORS
+from retake.redact._loosen import IGNORECASE_EXTRA, LOWER_EXTRA, loosen
 from retake.redact._matching import BUILTIN_SET, DetectorSet
-from retake.redact._prefilter import IGNORECASE_EXTRA, LOWER_EXTRA, build, loosen
+from retake.redact._prefilter import build
 
 PLAIN = DetectorSet(BUILTIN_DETECTORS)  # no prefilter: every detector runs
 
