@@ -2,9 +2,10 @@
 
 Each detector is one regular expression behind a cheap gate: a few literal substrings (or the
 digits it cannot do without) that must occur in the text before the expression runs at all.
-On ordinary tool-calling JSON most gates stay shut, so most strings cost a handful of substring
-tests. One big alternation of every pattern was measured slower than this (see BASELINES.md),
-and it would lose the per-detector validators (Luhn, mod-97, octet ranges).
+One big alternation of every pattern in Python's ``re`` was measured slower than this (see
+BASELINES.md), and it would lose the per-detector validators (Luhn, mod-97, octet ranges).
+Instead, Hyperscan runs a loosened copy of every gate and expression in one pass and says
+which detectors may match where (``_prefilter``); only those run, here, as they are.
 
 Expressions start with a literal or a character class, never with a look-behind, so that the
 regex engine can skip ahead to candidate positions; boundaries are checked in Python instead
