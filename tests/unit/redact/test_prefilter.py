@@ -87,8 +87,9 @@ def _texts(n: int, seed: int) -> list[str]:
 
 
 def test_every_builtin_detector_is_prefiltered() -> None:
+    pytest.importorskip("hyperscan")  # a dependency wherever PyPI has wheels for it
     pf = build(BUILTIN_DETECTORS)
-    assert pf is not None, "hyperscan is a dependency: the built-in detectors must compile"
+    assert pf is not None, "the built-in detectors must compile for Hyperscan"
     assert not pf.always
 
 
