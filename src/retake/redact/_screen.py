@@ -117,7 +117,7 @@ def _gather(v: Any, out: list[Any], spans: dict[int, tuple[int, int]], keys: set
 def _where(gathered: list[Any], watch: set[Any]) -> dict[Any, list[int]]:
     """Every place of each of ``watch`` in ``gathered``, in one pass (or a few C scans)."""
     found: dict[Any, list[int]] = {u: [] for u in watch}
-    if len(watch) <= 8:
+    if len(watch) <= 2:  # list.index compares in C; past two, one pass of set lookups wins
         for u, places in found.items():
             i = -1
             while True:
