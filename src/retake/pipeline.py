@@ -42,6 +42,12 @@ def load_entrypoint(spec: str) -> Callable[[Task], Any]:
             f"cannot import module {module_name!r} of entrypoint {spec!r}: {exc}. Is the "
             "agent's package installed, or its folder on PYTHONPATH?"
         ) from exc
+    except Exception as exc:  # the agent's own import failed: its bug, told plainly
+        raise RetakeError(
+            f"importing module {module_name!r} of entrypoint {spec!r} raised "
+            f"{type(exc).__name__}: {exc}. Fix the agent's module (try `python -c 'import "
+            f"{module_name}'`); no session ran."
+        ) from exc
     for part in attribute.split("."):
         if not hasattr(target, part):
             raise RetakeError(f"module {module_name!r} has no attribute {attribute!r}.")

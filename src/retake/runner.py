@@ -492,10 +492,9 @@ class _Pool:
         todo = itertools.chain([first], todo)
         agent = first[2].agent
         self.context.set_forkserver_preload(["retake.runner", agent.partition(":")[0]])
-        # Imported here once, so workers forked from this process have it; an agent that
-        # fails to load is reported by each worker, per session, as any other failure.
-        with contextlib.suppress(Exception):
-            _entrypoint(agent)
+        # Imported here once, so workers forked from this process have it, and an agent that
+        # cannot load stops the run before any worker starts, as it does in one process.
+        _entrypoint(agent)
         for _ in range(self.workers):
             self._start()
         pending = enumerate(todo)

@@ -253,6 +253,31 @@ def test_workers_forked_from_a_single_threaded_parent_recover_the_same_way(
     }
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_agent_whose_import_fails_is_one_clear_error(workers: str) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "retake.cli",
+            "replay",
+            str(BUNDLED / "refund-above-limit-denied.retake"),
+            "--agent",
+            "tests.support.agent_that_cannot_import:run",
+            "--workers",
+            workers,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    assert "Traceback" not in output
+    assert "RuntimeError: AGENT_CONFIG is not set" in " ".join(output.split())
+
+
 def test_an_invalid_cassette_is_a_result_not_a_crash(tmp_path: Path) -> None:
     bad = tmp_path / "bad.retake"
     bad.write_bytes(b"not a cassette")
