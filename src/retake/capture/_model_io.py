@@ -19,12 +19,15 @@ def parse_model_request(call: HttpCall) -> ModelRequest | None:
 
 
 def render_model_event(event: ModelEvent) -> HttpAnswer:
-    """A recorded model call without raw HTTP (an imported transcript), as a response body
-    its provider's SDK accepts."""
+    """A recorded model call without a raw response body (an imported transcript, or a stream
+    redaction dropped), as a response body its provider's SDK accepts."""
     adapter = _providers.adapter_named(event.provider or "")
     if adapter is None:
         raise ValueError(
             f"model event {event.seq} has provider={event.provider!r}, which no adapter renders"
         )
-    body, headers = adapter.render(event.request, event.response, stream=False)
+    # A stream whose raw body redaction dropped is rendered as a stream again.
+    kind = {k.lower(): v for k, v in event.http.response_headers.items()} if event.http else {}
+    stream = "text/event-stream" in kind.get("content-type", "").lower()
+    body, headers = adapter.render(event.request, event.response, stream=stream)
     return HttpAnswer(200, headers, [body])

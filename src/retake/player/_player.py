@@ -235,7 +235,7 @@ class Player:
             return HttpAnswer(500, {"content-type": "application/json"}, [body])
         recorded = self._model_events[index]
         parsed = None if recorded.provider is None else (recorded.provider, recorded.response)
-        if recorded.http is not None:
+        if recorded.http is not None and (recorded.http.response_body or parsed is None):
             http = recorded.http
             return HttpAnswer(
                 http.status, dict(http.response_headers), [http.response_body], parsed

@@ -29,6 +29,16 @@ def redact_event(event: Event, redactor: Redactor, tally: Tally | None = None) -
     new = redactor.redact(data, path=f"events[{event.seq}]", tally=tally)
     if new is data:
         return event
+    if event.kind == "model" and _streamed(new) and new["response"] != data["response"]:
+        # A value the parsed response gave away may be split across the stream's deltas,
+        # where no detector sees it whole: the raw stream goes, and replay renders the
+        # response from the redacted one instead.
+        new["http"] = {**new["http"], "response_body": b""}
+        if tally is not None:
+            tally.masked_whole.append(
+                f"events[{event.seq}].http.response_body (a streamed response that held "
+                "sensitive values; replay renders it from the redacted response)"
+            )
     try:
         return EventAdapter.validate_python(new)
     except ValidationError as exc:
@@ -38,6 +48,19 @@ def redact_event(event: Event, redactor: Redactor, tally: Tally | None = None) -
             "masks a typed field whole, so point it at a free-form field (arguments, output, "
             "data) instead"
         ) from exc
+
+
+def _streamed(event: dict[str, Any]) -> bool:
+    """Whether a model event's raw response body is a server-sent event stream."""
+    http = event.get("http")
+    if not isinstance(http, dict):
+        return False
+    headers = http.get("response_headers") or {}
+    kind = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    body = http.get("response_body") or b""
+    return "text/event-stream" in str(kind).lower() or bytes(body[:6]).lstrip().startswith(
+        (b"data:", b"event:")
+    )
 
 
 def redact_cassette(cassette: Cassette, redactor: Redactor) -> Cassette:
