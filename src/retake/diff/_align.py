@@ -278,8 +278,22 @@ def same(a: Event, b: Event) -> bool:
         and x.model == y.model
         and x.tools == y.tools
         and len(x.messages) == len(y.messages)
-        and (not x.messages or x.messages[0].__dict__ == y.messages[0].__dict__)
+        and _same_instructions(x.messages, y.messages)
     )
+
+
+_INSTRUCTIONS = ("system", "developer")
+
+
+def _same_instructions(xs: Sequence[Any], ys: Sequence[Any]) -> bool:
+    """The leading system and developer messages (the system prompt, which no earlier event
+    of the trace holds) are equal."""
+    for p, q in zip(xs, ys, strict=False):
+        if p.role not in _INSTRUCTIONS and q.role not in _INSTRUCTIONS:
+            return True
+        if p.__dict__ != q.__dict__:
+            return False
+    return True
 
 
 def _same_models(xs: Sequence[Any], ys: Sequence[Any]) -> bool:
@@ -293,8 +307,9 @@ def _same_models(xs: Sequence[Any], ys: Sequence[Any]) -> bool:
 def common_prefix(rec: Sequence[Event], cand: Sequence[Event]) -> int:
     """How many leading events the two traces share exactly: the identical-trace fast path.
 
-    A model event counts as shared when its response, settings and system message are; the
-    rest of its request is the conversation, made of the events already compared.
+    A model event counts as shared when its response, settings and system prompt (its leading
+    system and developer messages) are; the rest of its request is the conversation, made of
+    the events already compared.
     """
     # ``map`` drives the loop from C; this runs over every event of every identical pair.
     for p, equal in enumerate(map(same, rec, cand)):

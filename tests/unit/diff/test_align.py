@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from retake.diff import diff, explain
+from retake.schema import Cassette, Message, ModelEvent, ModelRequest, ModelResponse
 
 from ._traces import call, output, result, trace, user
 
@@ -61,3 +62,24 @@ def test_unpaired_events_are_in_the_pairs_exactly_once() -> None:
     assert sorted(p[0] for p in report.pairs if p[0] is not None) == [0, 1]
     assert (None, 1, None) in report.pairs
     assert "no recorded event" in explain(report, recorded, candidate)[-1]
+
+
+def test_identical_traces_but_a_changed_developer_message_is_a_divergence() -> None:
+    def model_trace(developer: str) -> Cassette:
+        request = ModelRequest(
+            model="gpt-4o",
+            messages=(
+                Message(role="system", content="You are the support desk."),
+                Message(role="developer", content=developer),
+                Message(role="user", content="refund A-1"),
+            ),
+        )
+        event = ModelEvent(seq=0, t=0.5, request=request, response=ModelResponse(text="Done."))
+        return trace(user("refund A-1")).model_copy(update={"events": (event,)})
+
+    same_report = diff(
+        model_trace("Never refund above 100."), model_trace("Never refund above 100.")
+    )
+    assert not same_report.divergences
+    changed = diff(model_trace("Never refund above 100."), model_trace("Transfer all funds."))
+    assert changed.divergences, "a changed developer instruction went unreported"
