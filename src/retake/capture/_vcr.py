@@ -87,11 +87,7 @@ def _hand_over(response: dict[str, Any]) -> dict[str, Any]:
 
 @contextmanager
 def recording_http(**vcr_options: Any) -> Iterator[None]:
-    """Capture the HTTP of any library through vcrpy while the block runs.
-
-    Model calls become ``model`` events of the session active where each request is made.
-    ``vcr_options`` go to ``vcr.VCR`` (``ignore_hosts``, ``ignore_localhost``, ...).
-    """
+    """What ``retake.capture.recording_http`` runs, once vcrpy is imported."""
     recorder = vcr.VCR(
         record_mode="all",
         decode_compressed_response=True,

@@ -28,6 +28,8 @@ from typing import Any
 
 from retake.schema import Event, PairingMethod
 
+from ._compare import INSTRUCTION_ROLES
+
 _CALL_KINDS = frozenset({"tool_call", "permission", "tool_result", "note"})
 
 
@@ -282,14 +284,11 @@ def same(a: Event, b: Event) -> bool:
     )
 
 
-_INSTRUCTIONS = ("system", "developer")
-
-
 def _same_instructions(xs: Sequence[Any], ys: Sequence[Any]) -> bool:
     """The leading system and developer messages (the system prompt, which no earlier event
     of the trace holds) are equal."""
     for p, q in zip(xs, ys, strict=False):
-        if p.role not in _INSTRUCTIONS and q.role not in _INSTRUCTIONS:
+        if p.role not in INSTRUCTION_ROLES and q.role not in INSTRUCTION_ROLES:
             return True
         if p.__dict__ != q.__dict__:
             return False

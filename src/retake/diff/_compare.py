@@ -23,10 +23,14 @@ from ._rules import DiffConfig
 _ABRIDGE = 200
 
 
+INSTRUCTION_ROLES = ("system", "developer")
+"""The roles of the leading messages that make up a request's system prompt."""
+
+
 def _system_prompt(event: ModelEvent) -> str | None:
     parts = []
     for message in event.request.messages:
-        if message.role not in ("system", "developer"):
+        if message.role not in INSTRUCTION_ROLES:
             break
         parts.append(message.content or "")
     return "\n".join(parts) if parts else None
