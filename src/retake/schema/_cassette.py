@@ -11,7 +11,7 @@ from ._base import Model
 from ._context import PermissionContext, ToolSpec
 from ._events import Event
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """The cassette format this retake writes. Every older version has a migration."""
 
 

@@ -12,6 +12,11 @@ returns a value (the ``tool_result`` event's output) and the agent sends its tex
 message. When that message's content is exactly the output itself, or its JSON in one of the
 common spellings, the encoder stores a reference to the result event instead, and the decoder
 rebuilds the identical text. Anything else is stored as it is.
+
+From format 2 on, an output that JSON holds exactly is stored as its ``json.dumps`` text
+(``output_json``), the spelling agents use most. The decoder parses it with orjson (faster than
+rebuilding the structure from msgpack and then spelling it out again), and a tool message that
+echoes it in that spelling shares the very same string.
 """
 
 from __future__ import annotations
@@ -23,9 +28,17 @@ from json import encoder as json_encoder
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from retake.schema import Event, EventListAdapter, Message, ModelEvent, ToolResultEvent
+from retake.schema import (
+    FORMAT_VERSION,
+    Event,
+    EventListAdapter,
+    Message,
+    ModelEvent,
+    ToolResultEvent,
+)
 
 from ._format import pack
 
@@ -33,6 +46,11 @@ _NEW = "new_messages"
 _REFS = "message_refs"
 _MESSAGES: Any = {"request": {"messages"}}
 _ECHO = "content_echo"
+_OUTPUT_JSON = "output_json"
+_DUMPS = 1
+MAX_DEPTH = 1024
+"""How deeply the containers of a stored value may nest: msgpack's decoder bound."""
+"""The index in ``_SPELLINGS`` of plain ``json.dumps``, the spelling ``output_json`` is in."""
 _MessagesAdapter: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
 
 _SPELLINGS: tuple[Callable[[Any], str], ...] = (
@@ -81,12 +99,30 @@ _RESPELLINGS: tuple[Callable[[Any], str], ...] = (
 """``_SPELLINGS`` as the decoder runs them: the same texts (a test holds them equal), faster."""
 
 
-class Encoder:
-    """Turns events into payload dicts; one per cassette, fed the events in order."""
+def _exact_json(value: Any) -> str | None:
+    """``json.dumps(value)`` when orjson parses it back to ``value`` exactly, else ``None``
+    (bytes, tuples, keys that are not strings, NaN, nesting deeper than msgpack allows: these
+    stay in msgpack). Equal is not enough: orjson reads an integer past 64 bits as a float,
+    which equals it; the parsed value must also spell the same text."""
+    try:
+        text = json.dumps(value)
+        parsed = orjson.loads(text)
+        if parsed == value and _RESPELLINGS[_DUMPS](parsed) == text and not _too_deep(text, parsed):
+            return text
+    except (TypeError, ValueError, RecursionError):  # orjson.JSONDecodeError is a ValueError
+        pass
+    return None
 
-    def __init__(self) -> None:
+
+class Encoder:
+    """Turns events into payload dicts; one per cassette, fed the events in order.
+
+    ``version`` is the format written: features newer than it are not used."""
+
+    def __init__(self, version: int = FORMAT_VERSION) -> None:
         self._index: dict[bytes, int] = {}
-        self._outputs: dict[str, tuple[int, Any]] = {}
+        self._outputs: dict[str, tuple[int, Any, str | None]] = {}
+        self._output_json = version >= 2
 
     def encode(self, event: Event) -> dict[str, Any]:
         if isinstance(event, ModelEvent):
@@ -95,7 +131,14 @@ class Encoder:
             data = event.model_dump(exclude_defaults=True)
         data["kind"] = event.kind  # a default, so exclude_defaults dropped it
         if isinstance(event, ToolResultEvent) and "output" in data:
-            self._outputs[event.call_id] = (event.seq, data["output"])
+            output = data["output"]
+            text = None
+            if self._output_json and not isinstance(output, str):
+                text = _exact_json(output)
+                if text is not None:
+                    data[_OUTPUT_JSON] = text
+                    del data["output"]
+            self._outputs[event.call_id] = (event.seq, output, text)
         if isinstance(event, ModelEvent):
             request = data.setdefault("request", {})
             refs: list[int] = []
@@ -122,7 +165,11 @@ class Encoder:
         recorded = self._outputs.get(call_id)
         if recorded is None or len(content) < 64:
             return message
-        seq, output = recorded
+        seq, output, text = recorded
+        if text is not None and text == content:
+            echoed = {k: v for k, v in message.items() if k != "content"}
+            echoed[_ECHO] = [seq, _DUMPS]
+            return echoed
         for spelling, spell in enumerate(_SPELLINGS):
             try:
                 if spell(output) == content:
@@ -149,11 +196,14 @@ class Decoder:
         # Pass 1: gather every newly stored message, so they validate in one call.
         pending: list[Any] = []
         bounds: list[tuple[dict[str, Any], Any, int]] = []
+        texts: dict[int, str] = {}
         for position, data in enumerate(raw_events):
             if not isinstance(data, dict):
                 raise DecodeError(
                     f"event {position} is a {type(data).__name__}, not a map", position
                 )
+            if _OUTPUT_JSON in data:
+                texts[position] = _output_from_json(data, position)
             request = data.get("request")
             if data.get("kind") == "model" and isinstance(request, dict):
                 new = request.pop(_NEW, None)
@@ -162,7 +212,7 @@ class Decoder:
                         raise DecodeError(f"event {position}: malformed messages", position)
                     for message in new:
                         if isinstance(message, dict) and _ECHO in message:
-                            _unecho(message, raw_events, position)
+                            _unecho(message, raw_events, position, texts)
                     pending += new
                 bounds.append((request, request.pop(_REFS, ()), len(pending)))
         try:
@@ -195,14 +245,53 @@ def _resolve(table: list[Message], refs: Any, known: int) -> tuple[Message, ...]
     return found
 
 
-def _unecho(message: dict[str, Any], raw_events: list[Any], position: int) -> None:
+def _output_from_json(data: dict[str, Any], position: int) -> str:
+    """Parse a tool result's ``output_json`` into its ``output``; the text, for echoes."""
+    text = data.pop(_OUTPUT_JSON)
+    if data.get("kind") != "tool_result" or "output" in data or type(text) is not str:
+        raise DecodeError(f"event {position}: malformed output_json", position)
+    try:
+        output = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError(f"event {position}: output_json is not JSON", position) from exc
+    if _too_deep(text, output):
+        raise DecodeError(f"event {position}: output_json nests too deeply", position)
+    data["output"] = output
+    return text
+
+
+def _too_deep(text: str, value: Any) -> bool:
+    """Whether ``value``, parsed from ``text``, nests deeper than ``MAX_DEPTH``. msgpack bounds
+    nesting while it decodes; orjson does not. Text with fewer brackets than the bound (counted
+    in C, those inside strings too: an upper bound) cannot; other text has its depth measured."""
+    return text.count("[") + text.count("{") > MAX_DEPTH and _depth(value) > MAX_DEPTH
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and dicts nest in ``value`` (without recursing)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, list | dict):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            todo.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _unecho(
+    message: dict[str, Any], raw_events: list[Any], position: int, texts: dict[int, str]
+) -> None:
     """Rebuild a tool message's content from the earlier result event it refers to."""
     try:
         seq, spelling = message.pop(_ECHO)
         source = raw_events[seq] if 0 <= seq < position else None
         if not isinstance(source, dict) or source.get("kind") != "tool_result":
             raise ValueError("not an earlier tool result")
-        message["content"] = _RESPELLINGS[spelling](source.get("output"))
+        text = texts.get(seq) if spelling == _DUMPS else None
+        message["content"] = (
+            text if text is not None else _RESPELLINGS[spelling](source.get("output"))
+        )
     except (TypeError, ValueError, IndexError, RecursionError) as exc:
         # RecursionError: a damaged file can point at an output nested too deep for JSON.
         raise DecodeError(

@@ -5,7 +5,8 @@ before messages are resolved) and returns them in the next version's shape. When
 changes, bump ``FORMAT_VERSION``, add the step here, and add a fixture cassette of the old
 version under ``tests/fixtures/formats/`` so the old files keep loading forever.
 
-Version 1 is the first format; nothing older exists, so there is no step yet.
+Version 2 stores a tool result's output that JSON holds exactly as its JSON text
+(``output_json``); the decoder reads both spellings, so a version-1 event needs no change.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ class Migration:
     event: Callable[[Raw], Raw]
 
 
-MIGRATIONS: dict[int, Migration] = {}
+def _unchanged(raw: Raw) -> Raw:
+    return raw
+
+
+MIGRATIONS: dict[int, Migration] = {
+    1: Migration(1, header=_unchanged, event=_unchanged),
+}
 """Steps keyed by the version they upgrade from."""
 
 

@@ -64,7 +64,7 @@ class _FrameSink:
     """Frames bytes and keeps the running sha256 that the footer needs."""
 
     def __init__(self, header: CassetteHeader) -> None:
-        self.encoder = Encoder()
+        self.encoder = Encoder(header.format_version)
         self.events = 0
         self.sha = hashlib.sha256()
         self.pending: list[bytes] = []

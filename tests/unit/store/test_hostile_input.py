@@ -7,6 +7,8 @@ is never read as empty or as a different session.
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import struct
 import tracemalloc
 from collections.abc import Callable
@@ -27,7 +29,7 @@ from retake.errors import (
     TruncatedCassette,
     UnsupportedFormatVersion,
 )
-from retake.schema import FORMAT_VERSION, Cassette
+from retake.schema import FORMAT_VERSION, Cassette, ToolResultEvent
 from retake.store import CassetteWriter, _format, dumps, load, loads
 from retake.store._codec import Encoder
 
@@ -329,6 +331,72 @@ def test_a_tool_message_echoing_an_output_too_deep_for_json_is_corrupt(
     for allow in (False, True):
         with pytest.raises(CorruptCassette, match="event 1: a tool message refers"):
             loads(craft(header, [result, model]), allow_truncated=allow)
+
+
+@pytest.mark.parametrize(
+    ("event", "why"),
+    [
+        ({"output_json": 7}, "malformed output_json"),
+        ({"output_json": '{"a": '}, "output_json is not JSON"),
+        ({"output_json": "[1]", "output": [1]}, "malformed output_json"),
+        ({"output_json": "[" * 1_025 + "]" * 1_025}, "output_json nests too deeply"),
+        ({"output_json": "[" * 50_000 + "]" * 50_000}, "output_json nests too deeply"),
+    ],
+)
+def test_a_damaged_output_json_is_corrupt(
+    cassette: Cassette, craft: Craft, event: dict[str, Any], why: str
+) -> None:
+    header, _ = _encoded(cassette)
+    result = {"kind": "tool_result", "seq": 0, "call_id": "c", "tool": "t", **event}
+    for allow in (False, True):
+        with pytest.raises(CorruptCassette, match=f"event 0: {why}"):
+            loads(craft(header, [result]), allow_truncated=allow)
+
+
+def test_output_json_with_many_brackets_but_shallow_loads(cassette: Cassette, craft: Craft) -> None:
+    header, _ = _encoded(cassette)
+    text = json.dumps([[{"a": "[[{{"}] for _ in range(2_000)])  # 6,001 brackets, 3 deep
+    result = {"kind": "tool_result", "seq": 0, "call_id": "c", "tool": "t", "output_json": text}
+    loaded = loads(craft(header, [result]))
+    assert loaded.events[0] == ToolResultEvent(
+        seq=0, call_id="c", tool="t", output=json.loads(text)
+    )
+
+
+def test_output_json_on_another_kind_of_event_is_corrupt(cassette: Cassette, craft: Craft) -> None:
+    header, _ = _encoded(cassette)
+    note = {"kind": "note", "seq": 0, "message": "m", "output_json": "[1]"}
+    with pytest.raises(CorruptCassette, match="event 0: malformed output_json"):
+        loads(craft(header, [note]))
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        {"nan": math.nan},  # parses back unequal: stays in msgpack
+        {1: "one"},  # a key JSON would turn into "1"
+        {"blob": b"\x00"},
+        {"pair": (1, 2)},  # a tuple JSON would turn into a list
+        {"big": 2**70},  # past what orjson reads
+        {"ok": [1, 2.5, None, True, "é"]},
+    ],
+)
+def test_outputs_are_stored_as_json_text_only_when_it_gives_them_back_exactly(
+    output: Any,
+) -> None:
+    event = ToolResultEvent(seq=0, call_id="c", tool="t", output=output)
+    data = Encoder().encode(event)
+    as_text = "output_json" in data
+    assert as_text == (output == {"ok": [1, 2.5, None, True, "é"]})
+    if as_text:
+        assert json.loads(data["output_json"]) == output
+    else:
+        assert "output" in data  # as it is, for msgpack
+
+
+def test_format_1_writer_keeps_outputs_in_msgpack() -> None:
+    event = ToolResultEvent(seq=0, call_id="c", tool="t", output={"a": 1})
+    assert Encoder(version=1).encode(event)["output"] == {"a": 1}
 
 
 def test_extension_types_are_refused(cassette: Cassette, craft: Craft) -> None:

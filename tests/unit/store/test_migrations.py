@@ -1,14 +1,16 @@
 """Old cassettes keep loading: one fixture file per format version, and the migration chain.
 
-``tests/fixtures/formats/v1.retake`` was written once by retake's format-1 writer and is
-committed; never regenerate it (its sha256 is pinned below). To add ``v2.retake`` when the
-format changes, run ``python tests/unit/store/test_migrations.py`` with the new writer: it
-writes the fixture of the current version if that file is missing.
+``tests/fixtures/formats/v1.retake`` was written once by retake's format-1 writer, and
+``v2.retake`` by the format-2 writer; both are committed. Never regenerate one (their sha256
+are pinned below). To add ``v3.retake`` when the format changes, add ``expected_v3`` and run
+``python tests/unit/store/test_migrations.py`` with the new writer: it writes the fixture of the
+current version if that file is missing.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,8 @@ from retake.store._migrate import Migration, upgrade
 FORMATS = Path(__file__).parents[2] / "fixtures" / "formats"
 V1 = FORMATS / "v1.retake"
 V1_SHA256 = "e2ef08ede3937b5978aaea15c76c9c8001e9c837df3efc141cc8cc21748f55fa"
+V2 = FORMATS / "v2.retake"
+V2_SHA256 = "1a6e1470a8e056b878e75948e4fe473f19250c1b14a0e81ccc333ec05e7f5e26"
 
 
 def expected_v1() -> Cassette:
@@ -155,36 +159,96 @@ def expected_v1() -> Cassette:
     )
 
 
+LOOKUP = {"id": 8, "lines": [{"sku": "A-1", "price": 12.5, "qty": 2}], "note": "Café ☕"}
+"""A tool output that JSON holds exactly: format 2 stores it as ``output_json``."""
+
+
+def expected_v2() -> Cassette:
+    """Exactly what ``v2.retake`` holds: format 1's content, then a JSON output echoed to the
+    model in the spelling it is stored in and in a compact one."""
+    v1 = expected_v1()
+    system = Message(role="system", content="You are the desk. Be brief.")
+    events = (
+        ToolResultEvent(seq=10, t=0.8, call_id="c3", tool="lookup", output=LOOKUP),
+        ToolResultEvent(seq=11, t=0.81, call_id="c4", tool="lookup", output=[1, 2.5, None]),
+        ModelEvent(
+            seq=12,
+            t=0.9,
+            request=ModelRequest(
+                model="m",
+                messages=(
+                    system,
+                    Message(role="tool", tool_call_id="c3", content=json.dumps(LOOKUP)),
+                    Message(
+                        role="tool",
+                        tool_call_id="c3",
+                        content=json.dumps(LOOKUP, separators=(",", ":"), ensure_ascii=False),
+                    ),
+                ),
+            ),
+            response=ModelResponse(text="Two of A-1.", stop_reason="stop"),
+        ),
+    )
+    return Cassette(
+        header=v1.header.model_copy(update={"format_version": 2, "session_id": "fixture-v2"}),
+        events=v1.events + events,
+    )
+
+
+EXPECTED = {1: expected_v1, 2: expected_v2}
+
+
 def _write_fixture() -> None:
     """Write the fixture of the current format version, if missing (never overwrite one)."""
     from retake.store import save
 
     path = FORMATS / f"v{FORMAT_VERSION}.retake"
     if not path.exists():
-        save(expected_v1(), path)
+        save(EXPECTED[FORMAT_VERSION](), path)
 
 
 # --- the committed fixtures -----------------------------------------------------------------
 
 
-def test_v1_fixture_is_the_committed_file() -> None:
-    assert hashlib.sha256(V1.read_bytes()).hexdigest() == V1_SHA256, (
-        "tests/fixtures/formats/v1.retake changed: old fixtures are never regenerated; "
+@pytest.mark.parametrize(("path", "sha256"), [(V1, V1_SHA256), (V2, V2_SHA256)])
+def test_fixtures_are_the_committed_files(path: Path, sha256: str) -> None:
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == sha256, (
+        f"tests/fixtures/formats/{path.name} changed: old fixtures are never regenerated; "
         "restore it from git"
     )
 
 
-def test_v1_fixture_loads_to_exactly_its_content() -> None:
-    info = inspect(V1)
-    assert info.format_version == 1
+@pytest.mark.parametrize("version", [1, 2])
+def test_each_fixture_loads_to_exactly_its_content(version: int) -> None:
+    path = FORMATS / f"v{version}.retake"
+    info = inspect(path)
+    assert info.format_version == version
     assert info.complete and not info.repaired
-    loaded = load(V1)
-    assert loaded == expected_v1().model_copy(
-        update={
-            "header": expected_v1().header.model_copy(update={"format_version": FORMAT_VERSION})
-        }
+    loaded = load(path)
+    expected = EXPECTED[version]()
+    assert loaded == expected.model_copy(
+        update={"header": expected.header.model_copy(update={"format_version": FORMAT_VERSION})}
     )
     assert not loaded.truncated
+
+
+def test_format_2_stores_a_json_output_once_as_text_and_shares_its_echo() -> None:
+    raw = _format.unpack_events(
+        [f for f in _format.scan(V2.read_bytes(), V2).frames if f.kind == _format.EVENT],
+        path=V2,
+    )
+    assert raw[10]["output_json"] == json.dumps(LOOKUP) and "output" not in raw[10]
+    assert "output_json" not in raw[3]  # bytes inside: msgpack keeps it
+    # Both echoes are references; the stored text appears once in the file.
+    assert V2.read_bytes().count(json.dumps(LOOKUP).encode()) == 1
+    loaded = load(V2)
+    result, model = loaded.events[10], loaded.events[12]
+    assert isinstance(result, ToolResultEvent) and isinstance(model, ModelEvent)
+    assert result.output == LOOKUP
+    assert model.request.messages[1].content == json.dumps(LOOKUP)
+    assert model.request.messages[2].content == json.dumps(
+        LOOKUP, separators=(",", ":"), ensure_ascii=False
+    )
 
 
 def test_every_format_version_has_a_fixture_and_every_old_one_a_migration() -> None:
