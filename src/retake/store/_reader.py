@@ -197,6 +197,10 @@ def _count(frames: list[_format.Frame], kind: bytes) -> int:
     return sum(1 for f in frames if f.kind == kind)
 
 
+_PROMOTE_AT = 20_000
+"""Containers a load leaves for the collector past which it promotes them itself."""
+
+
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     # Loading builds many small containers that all survive; the cyclic collector would walk
@@ -205,6 +209,13 @@ def _gc_paused() -> Iterator[None]:
     gc.disable()
     try:
         yield
+        if enabled and gc.get_count()[0] >= _PROMOTE_AT and not gc.get_freeze_count():
+            # A large load: its containers would be walked once as young and once as middle-
+            # aged before they reach the oldest generation, where long-lived data belongs.
+            # Freezing and unfreezing moves every tracked object there at once, without a
+            # walk. (Skipped when the program froze objects itself: unfreezing would undo it.)
+            gc.freeze()
+            gc.unfreeze()
     finally:
         if enabled:
             gc.enable()
