@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import importlib.util
 import os
 import threading
@@ -389,3 +390,43 @@ def test_a_long_recording_through_the_writer_loads_equal(
     with CassetteWriter(cassette_path, session.header) as writer:
         writer.extend(session.events)
     assert load(cassette_path) == session
+
+
+# --- the collector around a large load ------------------------------------------------------
+
+
+@pytest.fixture
+def large(sessions: ModuleType, tmp_path: Path) -> Path:
+    """A session whose load leaves more containers than the loader promotes at once."""
+    return save(sessions.session(400), tmp_path / "large.retake")
+
+
+def test_a_large_load_leaves_the_collector_as_it_found_it(large: Path) -> None:
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            assert load(large).events
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()
+
+
+def test_a_large_load_puts_what_it_keeps_straight_into_the_oldest_generation(
+    large: Path,
+) -> None:
+    gc.collect()
+    kept = load(large)
+    oldest = {id(o) for o in gc.get_objects(generation=2)}
+    assert len(kept.events) > 1_000
+    assert all(id(event) in oldest for event in kept.events)  # no collector walk needed
+
+
+def test_a_large_load_never_unfreezes_what_the_program_froze(large: Path) -> None:
+    gc.collect()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert load(large).events
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
