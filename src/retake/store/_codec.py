@@ -48,9 +48,12 @@ _MESSAGES: Any = {"request": {"messages"}}
 _ECHO = "content_echo"
 _OUTPUT_JSON = "output_json"
 _DUMPS = 1
+"""The index in ``_SPELLINGS`` of plain ``json.dumps``, the spelling ``output_json`` is in."""
 MAX_DEPTH = 1024
 """How deeply the containers of a stored value may nest: msgpack's decoder bound."""
-"""The index in ``_SPELLINGS`` of plain ``json.dumps``, the spelling ``output_json`` is in."""
+_MIN_ECHO = 64
+"""Tool messages (and outputs) shorter than this are stored as they are, not as references
+(or text)."""
 _MessagesAdapter: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
 
 _SPELLINGS: tuple[Callable[[Any], str], ...] = (
@@ -100,18 +103,22 @@ _RESPELLINGS: tuple[Callable[[Any], str], ...] = (
 
 
 def _exact_json(value: Any) -> str | None:
-    """``json.dumps(value)`` when orjson parses it back to ``value`` exactly, else ``None``
-    (bytes, tuples, keys that are not strings, NaN, nesting deeper than msgpack allows: these
-    stay in msgpack). Equal is not enough: orjson reads an integer past 64 bits as a float,
-    which equals it; the parsed value must also spell the same text."""
+    """``json.dumps(value)`` when orjson parses it back to ``value`` exactly, else ``None``.
+
+    Short outputs stay in msgpack (text would gain little: a short echo is stored as it is), and so
+    do those JSON does not hold exactly: bytes, tuples, keys that are not strings, NaN, nesting
+    deeper than msgpack allows, and integers past 64 bits (orjson reads those as floats, which
+    may compare equal; ``orjson.dumps`` refuses exactly those). Runs on the writer's thread
+    once per tool result, so the cheap refusals come first.
+    """
     try:
-        text = json.dumps(value)
+        if len(orjson.dumps(value)) < _MIN_ECHO:  # compact: json.dumps is no shorter
+            return None
+        text = _RESPELLINGS[_DUMPS](value)  # outputs come from model_dump: never cyclic
         parsed = orjson.loads(text)
-        if parsed == value and _RESPELLINGS[_DUMPS](parsed) == text and not _too_deep(text, parsed):
-            return text
-    except (TypeError, ValueError, RecursionError):  # orjson.JSONDecodeError is a ValueError
-        pass
-    return None
+        return text if parsed == value and not _too_deep(text, parsed) else None
+    except (TypeError, ValueError, RecursionError):  # orjson's errors are among these
+        return None
 
 
 class Encoder:
@@ -163,7 +170,7 @@ class Encoder:
         if message.get("role") != "tool" or not isinstance(content, str) or call_id is None:
             return message
         recorded = self._outputs.get(call_id)
-        if recorded is None or len(content) < 64:
+        if recorded is None or len(content) < _MIN_ECHO:
             return message
         seq, output, text = recorded
         if text is not None and text == content:

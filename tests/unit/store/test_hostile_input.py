@@ -31,7 +31,7 @@ from retake.errors import (
 )
 from retake.schema import FORMAT_VERSION, Cassette, ToolResultEvent
 from retake.store import CassetteWriter, _format, dumps, load, loads
-from retake.store._codec import Encoder
+from retake.store._codec import Decoder, Encoder
 
 FOREIGN = Path(__file__).parents[2] / "fixtures" / "foreign"
 Craft = Callable[..., bytes]
@@ -370,28 +370,43 @@ def test_output_json_on_another_kind_of_event_is_corrupt(cassette: Cassette, cra
         loads(craft(header, [note]))
 
 
+PAD = "x" * 80
+"""Makes an output long enough that its length is not what keeps it in msgpack."""
+
+
 @pytest.mark.parametrize(
-    "output",
+    ("output", "as_text"),
     [
-        {"nan": math.nan},  # parses back unequal: stays in msgpack
-        {1: "one"},  # a key JSON would turn into "1"
-        {"blob": b"\x00"},
-        {"pair": (1, 2)},  # a tuple JSON would turn into a list
-        {"big": 2**70},  # past what orjson reads
-        {"ok": [1, 2.5, None, True, "é"]},
+        ({"nan": math.nan, "pad": PAD}, False),  # parses back unequal
+        ({1: "one", "pad": PAD}, False),  # a key JSON would turn into "1"
+        ({"blob": b"\x00", "pad": PAD}, False),
+        ({"pair": (1, 2), "pad": PAD}, False),  # a tuple JSON would turn into a list
+        ({"big": 2**64, "pad": PAD}, False),  # orjson would read a float that equals it
+        ({"big": 2**64 - 1, "pad": PAD}, True),
+        ({"ok": [1, 2.5, None, True, "é"]}, False),  # short: no echo would refer to it
+        ({"ok": [1, 2.5, None, True, "é", -0.0, 1e16], "pad": PAD}, True),
     ],
 )
 def test_outputs_are_stored_as_json_text_only_when_it_gives_them_back_exactly(
-    output: Any,
+    output: Any, as_text: bool
 ) -> None:
     event = ToolResultEvent(seq=0, call_id="c", tool="t", output=output)
     data = Encoder().encode(event)
-    as_text = "output_json" in data
-    assert as_text == (output == {"ok": [1, 2.5, None, True, "é"]})
+    assert ("output_json" in data) is as_text
     if as_text:
-        assert json.loads(data["output_json"]) == output
+        assert data["output_json"] == json.dumps(output)
+        assert "output" not in data
+        assert _decoded_output(data) == output
     else:
         assert "output" in data  # as it is, for msgpack
+
+
+def _decoded_output(data: dict[str, Any]) -> Any:
+    """The output the decoder rebuilds from one encoded tool result, types compared too."""
+    (event,) = Decoder().decode([dict(data, seq=0)])
+    assert isinstance(event, ToolResultEvent)
+    assert json.dumps(event.output) == data["output_json"]  # an int stays an int
+    return event.output
 
 
 def test_format_1_writer_keeps_outputs_in_msgpack() -> None:

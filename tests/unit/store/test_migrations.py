@@ -46,7 +46,7 @@ FORMATS = Path(__file__).parents[2] / "fixtures" / "formats"
 V1 = FORMATS / "v1.retake"
 V1_SHA256 = "e2ef08ede3937b5978aaea15c76c9c8001e9c837df3efc141cc8cc21748f55fa"
 V2 = FORMATS / "v2.retake"
-V2_SHA256 = "1a6e1470a8e056b878e75948e4fe473f19250c1b14a0e81ccc333ec05e7f5e26"
+V2_SHA256 = "c7916ba5e72084a14b62ef5334657fe2d7807c00be0f86b2e7ea4c293a676213"
 
 
 def expected_v1() -> Cassette:
