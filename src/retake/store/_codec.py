@@ -49,8 +49,6 @@ _ECHO = "content_echo"
 _OUTPUT_JSON = "output_json"
 _DUMPS = 1
 """The index in ``_SPELLINGS`` of plain ``json.dumps``, the spelling ``output_json`` is in."""
-MAX_DEPTH = 1024
-"""How deeply the containers of a stored value may nest: msgpack's decoder bound."""
 _MIN_ECHO = 64
 """Tool messages (and outputs) shorter than this are stored as they are, not as references
 (or text)."""
@@ -105,18 +103,17 @@ _RESPELLINGS: tuple[Callable[[Any], str], ...] = (
 def _exact_json(value: Any) -> str | None:
     """``json.dumps(value)`` when orjson parses it back to ``value`` exactly, else ``None``.
 
-    Short outputs stay in msgpack (text would gain little: a short echo is stored as it is), and so
-    do those JSON does not hold exactly: bytes, tuples, keys that are not strings, NaN, nesting
-    deeper than msgpack allows, and integers past 64 bits (orjson reads those as floats, which
-    may compare equal; ``orjson.dumps`` refuses exactly those). Runs on the writer's thread
-    once per tool result, so the cheap refusals come first.
+    Short outputs stay in msgpack (text would gain little: a short echo is stored as it is),
+    and so do those JSON does not hold exactly: bytes, tuples, keys that are not strings, NaN,
+    deep nesting, and integers past 64 bits (orjson reads those as floats, which may compare
+    equal; ``orjson.dumps`` refuses exactly those, and it is the fastest way to refuse the
+    rest, so it runs first). ``CassetteWriter`` calls this on its own thread.
     """
     try:
         if len(orjson.dumps(value)) < _MIN_ECHO:  # compact: json.dumps is no shorter
             return None
         text = _RESPELLINGS[_DUMPS](value)  # outputs come from model_dump: never cyclic
-        parsed = orjson.loads(text)
-        return text if parsed == value and not _too_deep(text, parsed) else None
+        return text if orjson.loads(text) == value else None
     except (TypeError, ValueError, RecursionError):  # orjson's errors are among these
         return None
 
@@ -129,6 +126,7 @@ class Encoder:
     def __init__(self, version: int = FORMAT_VERSION) -> None:
         self._index: dict[bytes, int] = {}
         self._outputs: dict[str, tuple[int, Any, str | None]] = {}
+        """Each tool result's seq, and its output: as a value, or as its JSON text."""
         self._output_json = version >= 2
 
     def encode(self, event: Event) -> dict[str, Any]:
@@ -145,6 +143,7 @@ class Encoder:
                 if text is not None:
                     data[_OUTPUT_JSON] = text
                     del data["output"]
+                    output = None  # the text holds it; parsed again only for a rare spelling
             self._outputs[event.call_id] = (event.seq, output, text)
         if isinstance(event, ModelEvent):
             request = data.setdefault("request", {})
@@ -173,10 +172,12 @@ class Encoder:
         if recorded is None or len(content) < _MIN_ECHO:
             return message
         seq, output, text = recorded
-        if text is not None and text == content:
-            echoed = {k: v for k, v in message.items() if k != "content"}
-            echoed[_ECHO] = [seq, _DUMPS]
-            return echoed
+        if text is not None:
+            if text == content:
+                echoed = {k: v for k, v in message.items() if k != "content"}
+                echoed[_ECHO] = [seq, _DUMPS]
+                return echoed
+            output = orjson.loads(text)
         for spelling, spell in enumerate(_SPELLINGS):
             try:
                 if spell(output) == content:
@@ -253,37 +254,20 @@ def _resolve(table: list[Message], refs: Any, known: int) -> tuple[Message, ...]
 
 
 def _output_from_json(data: dict[str, Any], position: int) -> str:
-    """Parse a tool result's ``output_json`` into its ``output``; the text, for echoes."""
+    """Parse a tool result's ``output_json`` into its ``output``; the text, for echoes.
+
+    orjson refuses nesting deeper than 1,024, msgpack's own bound, so hostile text is refused
+    here as deep msgpack is in ``_format.unpack``."""
     text = data.pop(_OUTPUT_JSON)
     if data.get("kind") != "tool_result" or "output" in data or type(text) is not str:
         raise DecodeError(f"event {position}: malformed output_json", position)
     try:
-        output = orjson.loads(text)
+        data["output"] = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        raise DecodeError(f"event {position}: output_json is not JSON", position) from exc
-    if _too_deep(text, output):
-        raise DecodeError(f"event {position}: output_json nests too deeply", position)
-    data["output"] = output
+        raise DecodeError(
+            f"event {position}: output_json is not JSON, or nests too deeply", position
+        ) from exc
     return text
-
-
-def _too_deep(text: str, value: Any) -> bool:
-    """Whether ``value``, parsed from ``text``, nests deeper than ``MAX_DEPTH``. msgpack bounds
-    nesting while it decodes; orjson does not. Text with fewer brackets than the bound (counted
-    in C, those inside strings too: an upper bound) cannot; other text has its depth measured."""
-    return text.count("[") + text.count("{") > MAX_DEPTH and _depth(value) > MAX_DEPTH
-
-
-def _depth(value: Any) -> int:
-    """How deeply lists and dicts nest in ``value`` (without recursing)."""
-    deepest, todo = 0, [(value, 1)]
-    while todo:
-        item, depth = todo.pop()
-        if isinstance(item, list | dict):
-            deepest = max(deepest, depth)
-            children = item.values() if isinstance(item, dict) else item
-            todo.extend((child, depth + 1) for child in children)
-    return deepest
 
 
 def _unecho(

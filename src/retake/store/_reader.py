@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import sys
+import sysconfig
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -88,10 +90,9 @@ def load(path: Path | str, *, allow_truncated: bool = False) -> Cassette:
 
 def loads(data: bytes, *, allow_truncated: bool = False, path: Path | None = None) -> Cassette:
     """Load and validate a cassette from its bytes."""
-    with _gc_paused():
+    with _gc_paused(large=len(data) >= LARGE):
         # The work runs in a frame of its own: the decoded dicts it drops are freed when it
-        # returns, before the collector runs again, so the deferred collection walks only
-        # what the cassette keeps.
+        # returns, before the collector runs again or the objects left are promoted.
         return _loads(data, allow_truncated, path)
 
 
@@ -197,23 +198,39 @@ def _count(frames: list[_format.Frame], kind: bytes) -> int:
     return sum(1 for f in frames if f.kind == kind)
 
 
-_PROMOTE_AT = 20_000
-"""Containers a load leaves for the collector past which it promotes them itself."""
+LARGE = 1 << 20
+"""File size from which a load counts as large (about 400 loop steps of tool calls)."""
+_CAN_PROMOTE = (
+    sys.implementation.name == "cpython"
+    and sys.version_info < (3, 14)
+    and not sysconfig.get_config_var("Py_GIL_DISABLED")
+)
+"""Where ``gc.freeze``/``gc.unfreeze`` move objects between generations without walking them
+(CPython 3.13 and older, with the GIL; later collectors walk them, and free-threaded builds
+have no generations)."""
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
-    # Loading builds many small containers that all survive; the cyclic collector would walk
-    # them again and again for nothing (measured: half the load time of a large session).
+def _gc_paused(large: bool) -> Iterator[None]:
+    """Pause the cyclic collector for a load; after a large one, promote what it built.
+
+    A load builds many small containers that all survive; the collector would walk them again
+    and again for nothing (measured: half the load time of a large session). After a large
+    load they would still be walked once as young and once as middle-aged before reaching the
+    oldest generation, where long-lived data belongs; freezing then unfreezing moves every
+    tracked object of the process there at once. So that the program's own young garbage is
+    not promoted with them (where only a full collection would free it), the young
+    generations are collected first: they are small, the load's objects are not yet among
+    them. Skipped when the program froze objects itself, since unfreezing would undo that.
+    """
     enabled = gc.isenabled()
+    promote = large and enabled and _CAN_PROMOTE and not gc.get_freeze_count()
+    if promote:
+        gc.collect(1)
     gc.disable()
     try:
         yield
-        if enabled and gc.get_count()[0] >= _PROMOTE_AT and not gc.get_freeze_count():
-            # A large load: its containers would be walked once as young and once as middle-
-            # aged before they reach the oldest generation, where long-lived data belongs.
-            # Freezing and unfreezing moves every tracked object there at once, without a
-            # walk. (Skipped when the program froze objects itself: unfreezing would undo it.)
+        if promote:
             gc.freeze()
             gc.unfreeze()
     finally:

@@ -12,6 +12,7 @@ import math
 import struct
 import tracemalloc
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,17 @@ from retake.errors import (
     TruncatedCassette,
     UnsupportedFormatVersion,
 )
-from retake.schema import FORMAT_VERSION, Cassette, ToolResultEvent
-from retake.store import CassetteWriter, _format, dumps, load, loads
+from retake.schema import (
+    FORMAT_VERSION,
+    Cassette,
+    CassetteHeader,
+    Message,
+    ModelEvent,
+    ModelRequest,
+    ModelResponse,
+    ToolResultEvent,
+)
+from retake.store import CassetteWriter, _format, dumps, inspect, load, loads, save
 from retake.store._codec import Decoder, Encoder
 
 FOREIGN = Path(__file__).parents[2] / "fixtures" / "foreign"
@@ -107,11 +117,22 @@ event_like = st.fixed_dictionaries(
         "text": msgpack_values,
         "message": msgpack_values,
         "request": st.dictionaries(
-            st.sampled_from(["new_messages", "message_refs", "model", "messages"]), msgpack_values
+            st.sampled_from(["new_messages", "message_refs", "model", "messages"]),
+            msgpack_values
+            | st.lists(
+                st.fixed_dictionaries(
+                    {"role": st.just("tool"), "tool_call_id": msgpack_values},
+                    optional={"content_echo": st.lists(st.integers(-2, 6), max_size=3)},
+                ),
+                max_size=2,
+            ),
         ),
         "response": msgpack_values,
         "call_id": msgpack_values,
         "tool": msgpack_values,
+        # format 2's JSON-text output, and an echo of it
+        "output_json": msgpack_values | st.sampled_from(["[1, 2]", '{"a": ', "[[[", '"x"']),
+        "content_echo": msgpack_values,
     },
 )
 
@@ -338,17 +359,21 @@ def test_a_tool_message_echoing_an_output_too_deep_for_json_is_corrupt(
     [
         ({"output_json": 7}, "malformed output_json"),
         ({"output_json": '{"a": '}, "output_json is not JSON"),
+        ({"output_json": "[" * 1_024 + "]" * 1_024}, None),  # as deep as msgpack allows
         ({"output_json": "[1]", "output": [1]}, "malformed output_json"),
-        ({"output_json": "[" * 1_025 + "]" * 1_025}, "output_json nests too deeply"),
-        ({"output_json": "[" * 50_000 + "]" * 50_000}, "output_json nests too deeply"),
+        ({"output_json": "[" * 1_025 + "]" * 1_025}, "output_json is not JSON, or nests too"),
+        ({"output_json": "[" * 1_000_000 + "]" * 1_000_000}, "output_json is not JSON, or nests"),
     ],
 )
 def test_a_damaged_output_json_is_corrupt(
-    cassette: Cassette, craft: Craft, event: dict[str, Any], why: str
+    cassette: Cassette, craft: Craft, event: dict[str, Any], why: str | None
 ) -> None:
     header, _ = _encoded(cassette)
     result = {"kind": "tool_result", "seq": 0, "call_id": "c", "tool": "t", **event}
     for allow in (False, True):
+        if why is None:
+            assert loads(craft(header, [result]), allow_truncated=allow).events
+            continue
         with pytest.raises(CorruptCassette, match=f"event 0: {why}"):
             loads(craft(header, [result]), allow_truncated=allow)
 
@@ -409,9 +434,48 @@ def _decoded_output(data: dict[str, Any]) -> Any:
     return event.output
 
 
-def test_format_1_writer_keeps_outputs_in_msgpack() -> None:
-    event = ToolResultEvent(seq=0, call_id="c", tool="t", output={"a": 1})
-    assert Encoder(version=1).encode(event)["output"] == {"a": 1}
+def test_a_format_1_cassette_is_written_without_format_2_fields(
+    cassette: Cassette, tmp_path: Path
+) -> None:
+    """A file that says format 1 must be readable by a format-1 retake, which refuses fields
+    it does not know."""
+    output = {"lines": [{"sku": f"A-{i}", "qty": i} for i in range(8)], "status": "shipped"}
+    event = ToolResultEvent(seq=0, call_id="c", tool="t", output=output)
+    assert "output_json" in Encoder().encode(event)
+    assert "output_json" not in Encoder(version=1).encode(event)
+    old = Cassette(header=cassette.header.model_copy(update={"format_version": 1}), events=(event,))
+    path = save(old, tmp_path / "v1.retake")
+    assert inspect(path).format_version == 1
+    assert b"output_json" not in path.read_bytes()
+    assert load(path).events == (event,)
+
+
+def _header() -> CassetteHeader:
+    return CassetteHeader(
+        session_id="s", agent="a", release="r", recorded_at=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+
+
+def test_echoes_of_one_output_share_one_string() -> None:
+    """An output stored as text is held once in memory too: each echo is that string."""
+    output = {"lines": [{"sku": f"A-{i}", "qty": i} for i in range(8)], "status": "shipped"}
+    text = json.dumps(output)
+    echoes = tuple(
+        Message(role="tool", tool_call_id="c", content=text, name=name) for name in ("a", "b")
+    )
+    cassette = Cassette(
+        header=_header(),
+        events=(
+            ToolResultEvent(seq=0, call_id="c", tool="t", output=output),
+            ModelEvent(seq=1, request=ModelRequest(messages=echoes), response=ModelResponse()),
+        ),
+    )
+    loaded = loads(dumps(cassette))
+    assert loaded == cassette
+    model = loaded.events[1]
+    assert isinstance(model, ModelEvent)
+    first, second = model.request.messages
+    assert first.content is second.content
 
 
 def test_extension_types_are_refused(cassette: Cassette, craft: Craft) -> None:
