@@ -321,6 +321,34 @@ class ImportReport:
         return [f for f in self.files if f.error is not None]
 
 
+def scan_streams(data: Any, file: str = "<vcr>") -> list[redact.Finding]:
+    """What a detector finds in the streamed model answers of a vcrpy cassette, read whole.
+
+    A streamed answer arrives in pieces, one delta per event of the stream, and a secret the
+    model wrote can be split across two of them, out of reach of a scan of the raw text. Each
+    streamed exchange is read back as its provider's SDK reads it (text and tool calls joined)
+    and scanned; the paths name the exchange. Anything else in ``data`` is left to
+    ``redact.scan``. Not a vcrpy cassette, or unreadable: no findings.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
+        return []
+    try:
+        cassettes = importers.import_data(data, file, "vcr", parse_exchange=_parse_exchange)
+    except (RetakeError, ValueError, TypeError, AttributeError, KeyError):
+        return []
+    findings: list[redact.Finding] = []
+    for cassette in cassettes:
+        models = [e for e in cassette.events if e.kind == "model" and e.http is not None]
+        for k, event in enumerate(models):
+            assert event.http is not None  # for the type checker: filtered above
+            kind = {n.lower(): v for n, v in event.http.response_headers.items()}
+            if "text/event-stream" not in kind.get("content-type", "").lower():
+                continue
+            where = f"model call {k} ({event.http.method} {event.http.url}), stream read whole"
+            findings += redact.scan(event.response.model_dump(mode="python"), path=where)
+    return findings
+
+
 def find_sources(paths: Iterable[Path | str]) -> list[Path]:
     """Source files named by ``paths``: files as given, folders searched for known suffixes."""
     found: list[Path] = []

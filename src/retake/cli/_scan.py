@@ -9,11 +9,12 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from retake import redact, store
+from retake import pipeline, redact, store
 from retake.errors import RetakeError
 
 from ._common import EXIT_FAILED, EXIT_USAGE, console, err_console, find_cassettes, user_errors
 
+_CASSETTE_SUFFIXES = (store.SUFFIX, store.SUFFIX + store.PARTIAL_SUFFIX)
 _TEXT_SUFFIXES = (".json", ".jsonl", ".yaml", ".yml", ".txt", ".log", ".md")
 
 
@@ -24,7 +25,7 @@ def _other_files(paths: list[Path]) -> list[Path]:
             found.extend(
                 sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _TEXT_SUFFIXES)
             )
-        elif not path.name.endswith(store.SUFFIX):
+        elif not path.name.endswith(_CASSETTE_SUFFIXES):
             found.append(path)
     return found
 
@@ -57,6 +58,8 @@ def scan(
     findings: list[tuple[Path, redact.Finding]] = []
     scanned = 0
     for path in find_cassettes(paths):
+        if any_file and path.is_file() and not path.name.endswith(_CASSETTE_SUFFIXES):
+            continue  # a file named as it is: scanned below, as the text it holds
         scanned += 1
         try:
             cassette = store.load(path, allow_truncated=True)
@@ -67,7 +70,17 @@ def scan(
     if any_file:
         for path in _other_files(paths):
             scanned += 1
-            findings.extend((path, f) for f in redact.scan(_parse(path), path=""))
+            data = _parse(path)
+            found = redact.scan(data, path="")
+            # A secret split across a stream's deltas shows only with the stream read whole;
+            # what the raw text showed already is not reported twice.
+            seen = {(f.detector, f.preview) for f in found}
+            found += [
+                f
+                for f in pipeline.scan_streams(data, str(path))
+                if (f.detector, f.preview) not in seen
+            ]
+            findings.extend((path, f) for f in found)
     if scanned == 0:
         err_console.print(
             f"[bold red]error:[/] nothing to scan under {', '.join(map(str, paths))}"
