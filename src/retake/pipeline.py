@@ -10,6 +10,7 @@ import importlib
 import logging
 import random
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -273,6 +274,15 @@ def record(
 # adapters that read vcrpy cassettes' model traffic are handed to them from here.
 from retake import importers  # noqa: E402
 from retake.capture._providers import parse_exchange as _parse_exchange  # noqa: E402
+from retake.capture._providers._sse import (  # noqa: E402
+    looks_like_event_stream as _looks_like_event_stream,
+)
+from retake.importers._vcr import (  # noqa: E402
+    _request_body as _vcr_request_body,
+)
+from retake.importers._vcr import (  # noqa: E402
+    _response as _vcr_response,
+)
 
 
 @dataclass(frozen=True)
@@ -321,32 +331,62 @@ class ImportReport:
         return [f for f in self.files if f.error is not None]
 
 
-def scan_streams(data: Any, file: str = "<vcr>") -> list[redact.Finding]:
+@dataclass(frozen=True)
+class StreamScan:
+    """What ``scan_streams`` found, and the streamed exchanges it could not read whole."""
+
+    findings: list[redact.Finding]
+    unread: list[str]
+    """One line per streamed exchange left to the raw scan alone: where, and why."""
+
+
+def scan_streams(data: Any) -> StreamScan:
     """What a detector finds in the streamed model answers of a vcrpy cassette, read whole.
 
     A streamed answer arrives in pieces, one delta per event of the stream, and a secret the
     model wrote can be split across two of them, out of reach of a scan of the raw text. Each
-    streamed exchange is read back as its provider's SDK reads it (text and tool calls joined)
-    and scanned; the paths name the exchange. Anything else in ``data`` is left to
-    ``redact.scan``. Not a vcrpy cassette, or unreadable: no findings.
+    streamed exchange of a provider the adapters know (OpenAI Chat Completions and Responses,
+    Anthropic Messages) is read back with its text and tool-call arguments joined, and that
+    is scanned; paths name it ``interactions[i].response.stream``. A finding the raw text of
+    the same response shows as often already is left out. Not a vcrpy cassette: nothing.
     """
-    if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
-        return []
-    try:
-        cassettes = importers.import_data(data, file, "vcr", parse_exchange=_parse_exchange)
-    except (RetakeError, ValueError, TypeError, AttributeError, KeyError):
-        return []
-    findings: list[redact.Finding] = []
-    for cassette in cassettes:
-        models = [e for e in cassette.events if e.kind == "model" and e.http is not None]
-        for k, event in enumerate(models):
-            assert event.http is not None  # for the type checker: filtered above
-            kind = {n.lower(): v for n, v in event.http.response_headers.items()}
-            if "text/event-stream" not in kind.get("content-type", "").lower():
+    found: list[redact.Finding] = []
+    unread: list[str] = []
+    interactions = data.get("interactions") if isinstance(data, dict) else None
+    if not isinstance(interactions, list):
+        return StreamScan(found, unread)
+    for i, interaction in enumerate(interactions):
+        where = f"interactions[{i}]"
+        if not isinstance(interaction, dict):
+            continue
+        request, response = interaction.get("request"), interaction.get("response")
+        if not isinstance(request, dict) or not isinstance(response, dict):
+            continue
+        try:
+            _, headers, body = _vcr_response(response)
+            text = body.decode("utf-8", errors="replace")
+            if not _looks_like_event_stream(headers.get("content-type"), text):
                 continue
-            where = f"model call {k} ({event.http.method} {event.http.url}), stream read whole"
-            findings += redact.scan(event.response.model_dump(mode="python"), path=where)
-    return findings
+            method, url = str(request.get("method", "")), str(request.get("uri", ""))
+            parsed = _parse_exchange(method, url, _vcr_request_body(request), body, headers)
+            if parsed is None:
+                continue
+            raw = Counter(
+                (f.detector, f.preview) for f in redact.scan(response, path=f"{where}.response")
+            )
+            joined = redact.scan(
+                parsed[2].model_dump(mode="python"), path=f"{where}.response.stream"
+            )
+        except Exception as exc:  # an optional second look: the raw scan covered the text
+            unread.append(f"{where}: the stream could not be read whole ({type(exc).__name__})")
+            continue
+        for finding in joined:
+            seen = (finding.detector, finding.preview)
+            if raw[seen]:
+                raw[seen] -= 1  # the raw text of this response showed this one already
+            else:
+                found.append(finding)
+    return StreamScan(found, unread)
 
 
 def find_sources(paths: Iterable[Path | str]) -> list[Path]:

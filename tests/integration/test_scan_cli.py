@@ -56,68 +56,145 @@ def test_redact_rewrites_a_cassette_with_a_key_file(tmp_path: Path) -> None:
     assert again.exit_code == 2 and "already exists" in again.output
 
 
-def _streamed_vcr(deltas: list[str]) -> dict[str, object]:
-    """A vcrpy cassette of one streamed Chat Completions call answering with ``deltas``."""
-    chunks = [
-        {
-            "id": "chatcmpl-1",
-            "object": "chat.completion.chunk",
-            "created": 1,
-            "model": "gpt-4o",
-            "choices": [{"index": 0, "delta": {"content": d}, "finish_reason": None}],
-        }
-        for d in deltas
-    ]
-    body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
-    request = {"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "key?"}]}
+def _chunk(delta: dict[str, object]) -> str:
+    chunk = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "gpt-4o",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+    }
+    return f"data: {json.dumps(chunk)}\n\n"
+
+
+def _exchange(
+    body: str, *, content_type: str | None = "text/event-stream; charset=utf-8", code: object = 200
+) -> dict[str, object]:
+    """One vcrpy interaction: a Chat Completions call answered with ``body``."""
+    request = {"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "?"}]}
+    headers = {"content-type": [content_type]} if content_type else {}
     return {
-        "version": 1,
-        "interactions": [
-            {
-                "request": {
-                    "method": "POST",
-                    "uri": "https://api.openai.com/v1/chat/completions",
-                    "body": json.dumps(request),
-                    "headers": {"content-type": ["application/json"]},
-                },
-                "response": {
-                    "status": {"code": 200, "message": "OK"},
-                    "headers": {"content-type": ["text/event-stream; charset=utf-8"]},
-                    "body": {"string": body},
-                },
-            }
-        ],
+        "request": {
+            "method": "POST",
+            "uri": "https://api.openai.com/v1/chat/completions",
+            "body": json.dumps(request),
+            "headers": {"content-type": ["application/json"]},
+        },
+        "response": {
+            "status": {"code": code, "message": "OK"},
+            "headers": headers,
+            "body": {"string": body},
+        },
     }
 
 
+def _text_stream(deltas: list[str]) -> str:
+    return "".join(_chunk({"content": d}) for d in deltas) + "data: [DONE]\n\n"
+
+
+def _scan(
+    tmp_path: Path, *interactions: dict[str, object]
+) -> tuple[int, list[dict[str, str]], str]:
+    path = tmp_path / "streamed.json"
+    path.write_text(json.dumps({"version": 1, "interactions": list(interactions)}))
+    result = runner.invoke(app, ["scan", "--any-file", "--json", str(path)])
+    findings = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return result.exit_code, findings, result.output
+
+
 KEY = "sk-proj-" + "Zq8xW2mN4vB6cD1eF3gH5jK7lP9rS0tU2yV4wX6zA8bC"
+OTHER_KEY = "sk-proj-" + "Hh3jJ5kK7lL9mM2nN4bB6vV8cC1xX3zZ5aA7sS9dD2fF"
 
 
 def test_scan_finds_a_secret_split_across_a_streamed_answer(tmp_path: Path) -> None:
-    path = tmp_path / "streamed.json"
-    path.write_text(json.dumps(_streamed_vcr(["Your key is ", KEY[:14], KEY[14:], "."])))
-    result = runner.invoke(app, ["scan", "--any-file", "--json", str(path)])
-    assert result.exit_code == 1, result.output
-    findings = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [f["detector"] for f in findings] == ["openai_key"]
-    assert findings[0]["path"].startswith("model call 0 (POST https://api.openai.com/")
-    assert "stream read whole" in findings[0]["path"]
-    assert KEY[4:] not in result.stdout  # a preview, never the key
+    code, findings, output = _scan(
+        tmp_path, _exchange(_text_stream(["Your key is ", KEY[:14], KEY[14:], "."]))
+    )
+    assert code == 1, output
+    assert [(f["path"], f["detector"]) for f in findings] == [
+        ("interactions[0].response.stream.text", "openai_key")
+    ]
+    assert KEY[4:] not in output  # a preview, never the key
+
+
+def test_scan_finds_a_secret_split_across_streamed_tool_call_arguments(tmp_path: Path) -> None:
+    pieces = ['{"token": "', KEY[:10], KEY[10:30], KEY[30:], '"}']
+    body = "".join(
+        _chunk(
+            {
+                "tool_calls": [
+                    {"index": 0, "id": "call_1", "type": "function", "function": {"name": "f"}}
+                    if i == 0
+                    else {"index": 0, "function": {"arguments": piece}}
+                ]
+            }
+        )
+        for i, piece in enumerate(["", *pieces])
+    )
+    code, findings, output = _scan(tmp_path, _exchange(body + "data: [DONE]\n\n"))
+    assert code == 1, output
+    assert {f["path"] for f in findings} == {
+        "interactions[0].response.stream.tool_calls[0].arguments.token"
+    }
 
 
 def test_a_secret_whole_in_one_delta_is_reported_once(tmp_path: Path) -> None:
-    path = tmp_path / "streamed.json"
-    path.write_text(json.dumps(_streamed_vcr(["Your key is ", KEY, "."])))
-    result = runner.invoke(app, ["scan", "--any-file", "--json", str(path)])
-    assert result.exit_code == 1, result.output
-    findings = [json.loads(line) for line in result.stdout.splitlines()]
+    code, findings, output = _scan(tmp_path, _exchange(_text_stream(["Your key is ", KEY, "."])))
+    assert code == 1, output
     assert [f["detector"] for f in findings] == ["openai_key"]
     assert findings[0]["path"].startswith("interactions[0].response.body")
 
 
+def test_a_whole_key_elsewhere_does_not_hide_a_split_one(tmp_path: Path) -> None:
+    """Keys of one kind share their first characters: one found whole must not stand for
+    another found only with the stream read whole."""
+    code, findings, output = _scan(
+        tmp_path,
+        _exchange(_text_stream(["Your key is ", KEY, "."])),
+        _exchange(_text_stream(["and ", OTHER_KEY[:20], OTHER_KEY[20:]])),
+    )
+    assert code == 1, output
+    assert sorted(f["path"] for f in findings) == [
+        "interactions[0].response.body.string",
+        "interactions[1].response.stream.text",
+    ]
+
+
+def test_a_stream_recorded_without_its_content_type_is_read_whole(tmp_path: Path) -> None:
+    body = _text_stream([KEY[:20], KEY[20:]])
+    code, findings, output = _scan(tmp_path, _exchange(body, content_type=None))
+    assert code == 1, output
+    assert [f["path"] for f in findings] == ["interactions[0].response.stream.text"]
+
+
+def test_odd_interactions_neither_crash_the_scan_nor_hide_other_streams(tmp_path: Path) -> None:
+    deep = _chunk({"tool_calls": [{"index": 0, "id": "c", "function": {"name": "f"}}]})
+    deep += _chunk({"tool_calls": [{"index": 0, "function": {"arguments": "[" * 100_000}}]})
+    code, findings, output = _scan(
+        tmp_path,
+        _exchange(_text_stream(["a"]), code=None),
+        _exchange(_text_stream(["a"]), code=10**400),
+        _exchange("data: {not json\n\n"),
+        _exchange(deep),
+        _exchange(_text_stream(["Your key is ", KEY[:14], KEY[14:]])),
+    )
+    assert code == 1, output
+    assert [f["path"] for f in findings] == ["interactions[4].response.stream.text"]
+    assert "Traceback" not in output
+
+
+def test_a_stream_that_cannot_be_read_whole_is_named(tmp_path: Path) -> None:
+    broken = _exchange(_text_stream(["hello"]))
+    response = broken["response"]
+    assert isinstance(response, dict)
+    response["headers"] = {"content-type": ["text/event-stream"], "content-encoding": ["deflate"]}
+    response["body"] = {"string": "not deflated"}
+    code, _, output = _scan(tmp_path, broken)
+    assert code == 0, output
+    assert "interactions[0]: the stream could not be read whole" in output
+
+
 def test_a_clean_stream_scans_clean(tmp_path: Path) -> None:
-    path = tmp_path / "streamed.json"
-    path.write_text(json.dumps(_streamed_vcr(["Your order ", "has shipped."])))
-    result = runner.invoke(app, ["scan", "--any-file", str(path)])
-    assert result.exit_code == 0, result.output
-    assert "0 findings" in result.stdout
+    code, findings, output = _scan(tmp_path, _exchange(_text_stream(["Your order ", "shipped."])))
+    assert code == 0, output
+    assert findings == []

@@ -31,16 +31,17 @@ def _other_files(paths: list[Path]) -> list[Path]:
 
 
 def _parse(path: Path) -> Any:
+    """The file's JSON or YAML value; its text when it is neither (or too deep to read)."""
     text = path.read_text(encoding="utf-8", errors="replace")
     if path.suffix == ".json":
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return text
     if path.suffix in (".yaml", ".yml"):
         try:
             return yaml.safe_load(text)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError, RecursionError):
             return text
     return text
 
@@ -71,16 +72,16 @@ def scan(
         for path in _other_files(paths):
             scanned += 1
             data = _parse(path)
-            found = redact.scan(data, path="")
-            # A secret split across a stream's deltas shows only with the stream read whole;
-            # what the raw text showed already is not reported twice.
-            seen = {(f.detector, f.preview) for f in found}
-            found += [
-                f
-                for f in pipeline.scan_streams(data, str(path))
-                if (f.detector, f.preview) not in seen
-            ]
-            findings.extend((path, f) for f in found)
+            try:
+                findings.extend((path, f) for f in redact.scan(data, path=""))
+            except RetakeError as exc:
+                err_console.print(f"[bold red]error:[/] {path}: {exc}", highlight=False)
+                raise typer.Exit(EXIT_USAGE) from None
+            # A secret split across a stream's deltas shows only with the stream read whole.
+            streams = pipeline.scan_streams(data)
+            findings.extend((path, f) for f in streams.findings)
+            for line in streams.unread:
+                err_console.print(f"note: {path}: {line}", highlight=False)
     if scanned == 0:
         err_console.print(
             f"[bold red]error:[/] nothing to scan under {', '.join(map(str, paths))}"

@@ -108,7 +108,10 @@ def _response(response: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
         body = _bytes(raw.get("string") if isinstance(raw, dict) else raw)
     body = _decoded(body, headers.get("content-encoding", "").strip().lower())
     kept = {k: v for k, v in headers.items() if k not in _DROPPED}
-    return int(code), kept, body
+    try:
+        return int(code), kept, body
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"the status code {code!r} is not a number") from None
 
 
 def _common_prefix(a: tuple[Message, ...], b: tuple[Message, ...]) -> int:

@@ -106,7 +106,7 @@ def parse_arguments(raw: str) -> Any:
     """Tool-call arguments from their JSON text; the text itself when it is not valid JSON."""
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deeply to read: kept as text too
         return raw
 
 
