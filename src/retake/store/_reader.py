@@ -199,7 +199,7 @@ def _count(frames: list[_format.Frame], kind: bytes) -> int:
 
 
 LARGE = 1 << 20
-"""File size from which a load counts as large (about 400 loop steps of tool calls)."""
+"""File size from which a load counts as large (a few hundred loop steps of tool calls)."""
 _CAN_PROMOTE = (
     sys.implementation.name == "cpython"
     and sys.version_info < (3, 14)
