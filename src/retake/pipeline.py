@@ -277,12 +277,6 @@ from retake.capture._providers import parse_exchange as _parse_exchange  # noqa:
 from retake.capture._providers._sse import (  # noqa: E402
     looks_like_event_stream as _looks_like_event_stream,
 )
-from retake.importers._vcr import (  # noqa: E402
-    _request_body as _vcr_request_body,
-)
-from retake.importers._vcr import (  # noqa: E402
-    _response as _vcr_response,
-)
 
 
 @dataclass(frozen=True)
@@ -363,12 +357,14 @@ def scan_streams(data: Any) -> StreamScan:
         if not isinstance(request, dict) or not isinstance(response, dict):
             continue
         try:
-            _, headers, body = _vcr_response(response)
+            _, headers, body = importers.vcr_response_parts(response)
             text = body.decode("utf-8", errors="replace")
             if not _looks_like_event_stream(headers.get("content-type"), text):
                 continue
             method, url = str(request.get("method", "")), str(request.get("uri", ""))
-            parsed = _parse_exchange(method, url, _vcr_request_body(request), body, headers)
+            parsed = _parse_exchange(
+                method, url, importers.vcr_request_body(request), body, headers
+            )
             if parsed is None:
                 continue
             raw = Counter(

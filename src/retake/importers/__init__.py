@@ -29,6 +29,8 @@ from ._build import LACKS, Skipped
 from ._detect import FORMATS, SUFFIXES, detect, read
 from ._otel import to_otel
 from ._vcr import ParseExchange
+from ._vcr import request_body as vcr_request_body
+from ._vcr import response_parts as vcr_response_parts
 
 __all__ = [
     "FORMATS",
@@ -42,6 +44,8 @@ __all__ = [
     "import_data",
     "import_file",
     "to_otel",
+    "vcr_request_body",
+    "vcr_response_parts",
 ]
 
 

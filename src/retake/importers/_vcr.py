@@ -83,7 +83,8 @@ def _decoded(body: bytes, encoding: str) -> bytes:
     return body
 
 
-def _request_body(request: dict[str, Any]) -> bytes:
+def request_body(request: dict[str, Any]) -> bytes:
+    """The request body of a vcrpy interaction, as the bytes that were sent."""
     if "parsed_body" in request:
         return _bytes(request["parsed_body"])
     body = request.get("body")
@@ -92,7 +93,9 @@ def _request_body(request: dict[str, Any]) -> bytes:
     return _bytes(body)
 
 
-def _response(response: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+def response_parts(response: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    """Status, lower-cased headers and decoded body of a vcrpy interaction's response;
+    ``ValueError``, ``OSError`` or ``zlib.error`` for one that cannot be read."""
     headers = _headers(response.get("headers"))
     status = response.get("status")
     if isinstance(status, dict):
@@ -139,8 +142,8 @@ def import_data(
             continue
         method, url = str(request.get("method", "")), str(request.get("uri", ""))
         try:
-            status, headers, body = _response(response)
-            parsed = parse_exchange(method, url, _request_body(request), body, headers)
+            status, headers, body = response_parts(response)
+            parsed = parse_exchange(method, url, request_body(request), body, headers)
         except (ValueError, OSError, EOFError, zlib.error) as exc:
             builder.skip(item, f"{method} {url}: {exc}; left out")
             continue

@@ -135,12 +135,7 @@ class Prefilter:
         self._local = threading.local()
 
     def _scan(self, data: bytes) -> list[int]:
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = hyperscan.Scratch(self.db)
-        events: list[int] = []
-        self.db.scan(data, match_event_handler=_on_match, context=events, scratch=scratch)
-        return events
+        return _scan(self.db, self._local, data)
 
     def _which(self, met: set[int]) -> frozenset[int]:
         owner = self.owner
@@ -168,12 +163,8 @@ class Prefilter:
         cannot tell (a string holds a NUL or is not UTF-8, or a detector must see them all)."""
         if self.always:
             return None
-        text = "\x00".join(strings)
-        if text.count("\x00") != len(strings) - 1:
-            return None
-        try:
-            data = b"\x00" + text.encode()
-        except UnicodeEncodeError:
+        data = _nul_joined(strings)
+        if data is None:
             return None
         events = self._scan(data)
         if not events:
@@ -190,7 +181,7 @@ class Prefilter:
         ]
         met: dict[int, set[int]] = {}
         if len(placed) > 64:
-            starts = _starts(strings, len(data) == len(text) + 1)
+            starts = _starts(strings, len(data) == sum(map(len, strings)) + len(strings))
             where = [bisect_right(starts, end - 1) - 1 for _rid, end in placed]
         else:  # a few: count the NULs (only separators) before each
             where = [data.count(b"\x00", 0, end - 1) - 1 for _rid, end in placed]
@@ -206,6 +197,29 @@ class Prefilter:
             if which:
                 out[k] = which
         return out
+
+
+def _nul_joined(strings: Sequence[str]) -> bytes | None:
+    """The UTF-8 of ``"\\x00" + "\\x00".join(strings)``, which Hyperscan scans at once;
+    ``None`` when a string holds a NUL (the joins could not be told apart) or is not UTF-8."""
+    text = "\x00".join(strings)
+    if text.count("\x00") != len(strings) - 1:
+        return None
+    try:
+        return b"\x00" + text.encode()
+    except UnicodeEncodeError:
+        return None
+
+
+def _scan(db: Any, local: threading.local, data: bytes) -> list[int]:
+    """Hyperscan matches in ``data`` as ``[id, end, id, end, ...]``, with this thread's
+    scratch space (made on first use)."""
+    scratch = getattr(local, "scratch", None)
+    if scratch is None:
+        scratch = local.scratch = hyperscan.Scratch(db)
+    events: list[int] = []
+    db.scan(data, match_event_handler=_on_match, context=events, scratch=scratch)
+    return events
 
 
 def _starts(strings: Sequence[str], ascii_only: bool) -> list[int]:
@@ -267,21 +281,12 @@ class JsonHints:
 
     def which(self, texts: Sequence[str]) -> set[int] | None:
         """Indexes of ``texts`` that hold a hint; ``None`` when it cannot tell."""
-        joined = "\x00".join(texts)
-        if joined.count("\x00") != len(texts) - 1:
+        data = _nul_joined(texts)
+        if data is None:
             return None
-        try:
-            data = b"\x00" + joined.encode()
-        except UnicodeEncodeError:
-            return None
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = hyperscan.Scratch(self.db)
-        events: list[int] = []
-        self.db.scan(data, match_event_handler=_on_match, context=events, scratch=scratch)
-        ends = events[1::2]
+        ends = _scan(self.db, self._local, data)[1::2]
         if len(ends) > 64:
-            starts = _starts(texts, len(data) == len(joined) + 1)
+            starts = _starts(texts, len(data) == sum(map(len, texts)) + len(texts))
             return {bisect_right(starts, end - 1) - 1 for end in ends}
         return {data.count(b"\x00", 0, end - 1) - 1 for end in ends}
 
@@ -295,11 +300,7 @@ class JsonHints:
             data = ('"' + joined + '"').encode()
         except UnicodeEncodeError:
             return None
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = hyperscan.Scratch(self.db)
-        events: list[int] = []
-        self.db.scan(data, match_event_handler=_on_match, context=events, scratch=scratch)
+        events = _scan(self.db, self._local, data)
         if len(events) > 128:
             return None  # many: the caller checks them one by one
         # A hint ends at the quote after its key, or inside a key (JSON-looking, "?...=").
