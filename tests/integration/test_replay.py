@@ -253,24 +253,28 @@ def test_workers_forked_from_a_single_threaded_parent_recover_the_same_way(
     }
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_an_agent_whose_import_fails_is_one_clear_error(workers: str) -> None:
-    done = subprocess.run(
+def _replay_command(*options: str) -> subprocess.CompletedProcess[str]:
+    """``retake replay`` of one bundled cassette with ``options``, in a fresh process."""
+    return subprocess.run(
         [
             sys.executable,
             "-m",
             "retake.cli",
             "replay",
             str(BUNDLED / "refund-above-limit-denied.retake"),
-            "--agent",
-            "tests.support.agent_that_cannot_import:run",
-            "--workers",
-            workers,
+            *options,
         ],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=Path(__file__).resolve().parents[2],
+    )
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_agent_whose_import_fails_is_one_clear_error(workers: str) -> None:
+    done = _replay_command(
+        "--agent", "tests.support.agent_that_cannot_import:run", "--workers", workers
     )
     output = done.stdout + done.stderr
     assert done.returncode == 2, output
@@ -292,24 +296,7 @@ def test_an_invalid_cassette_is_a_result_not_a_crash(tmp_path: Path) -> None:
 
 def test_the_replay_command_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "candidates"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "retake.cli",
-            "replay",
-            str(BUNDLED / "refund-above-limit-denied.retake"),
-            "--agent",
-            RELEASE_2,
-            "--model",
-            "scripted",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _replay_command("--agent", RELEASE_2, "--model", "scripted", "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert "issue_refund had no recorded answer" in done.stdout
