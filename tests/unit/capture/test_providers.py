@@ -344,6 +344,33 @@ def test_chat_request_content_parts_roles_and_invalid_arguments() -> None:
     assert req.tools == ("f",)
 
 
+def test_chat_follow_up_requests_reuse_the_messages_they_resend_and_parse_changed_ones() -> None:
+    """A conversation resends its messages on every call; each is parsed once, and a message
+    that changed at the same position is parsed afresh, never taken from the last request."""
+    adapter = OpenAIChatAdapter()
+    system = {"role": "system", "content": "Be brief."}
+    asked = {"role": "user", "content": "Where is order 7?"}
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    calling = {"role": "assistant", "content": None, "tool_calls": [call]}
+    result = {"role": "tool", "tool_call_id": "c1", "content": "shipped"}
+
+    def parse(*messages: dict[str, Any]) -> tuple[Message, ...]:
+        body = json.dumps({"model": "m", "messages": list(messages)}).encode()
+        return adapter.parse_request(body).messages
+
+    first = parse(system, asked)
+    second = parse(system, asked, calling, result)
+    assert second[:2] == first and all(a is b for a, b in zip(first, second, strict=False))
+    assert second[3] == Message(role="tool", tool_call_id="c1", content="shipped")
+    edited = parse(system, {**asked, "content": "Where is order 8?"}, calling, result)
+    assert edited[0] is second[0]
+    assert edited[1] == Message(role="user", content="Where is order 8?")
+    assert edited[3] is second[3]
+    with pytest.raises(ProviderFormatError, match=r"messages\[1\]\.role"):
+        parse(system, {"role": "robot", "content": "hi"})
+    assert parse(system, asked)[1] == Message(role="user", content="Where is order 7?")
+
+
 def _chat_json(text: str) -> str:
     choice = {
         "index": 0,

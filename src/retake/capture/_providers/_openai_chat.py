@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from retake.schema import Message, ModelRequest, ModelResponse, ToolCallRequest, Usage
@@ -71,6 +72,30 @@ class OpenAIChatAdapter:
 # --- the request ----------------------------------------------------------------------------
 
 
+class _Previous(threading.local):
+    """The messages of the request this thread parsed last: raw, and as ``Message``."""
+
+    raw: Sequence[Any] = ()
+    parsed: tuple[Message, ...] = ()
+
+
+_previous = _Previous()
+
+
+def _messages(raw: list[Any]) -> tuple[Message, ...]:
+    """The request's messages. Each request resends the conversation, so most messages are
+    the previous request's at the same index: an equal raw message reuses that parsed one
+    (a message is parsed from its raw form alone, and ``Message`` is frozen)."""
+    prev_raw, prev = _previous.raw, _previous.parsed
+    known = min(len(prev_raw), len(prev))
+    parsed = tuple(
+        prev[i] if i < known and m == prev_raw[i] else _message(m, f"request.messages[{i}]")
+        for i, m in enumerate(raw)
+    )
+    _previous.raw, _previous.parsed = raw, parsed
+    return parsed
+
+
 def parse_request(data: dict[str, Any]) -> ModelRequest:
     messages = _shape.array(data.get("messages"), "request.messages")
     tools = [
@@ -83,7 +108,7 @@ def parse_request(data: dict[str, Any]) -> ModelRequest:
     ]
     return ModelRequest(
         model=_shape.string(data.get("model"), "request.model"),
-        messages=tuple(_message(m, f"request.messages[{i}]") for i, m in enumerate(messages)),
+        messages=_messages(messages),
         tools=tuple(tools),
         params={k: v for k, v in data.items() if k not in _NOT_PARAMS},
     )
