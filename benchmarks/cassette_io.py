@@ -10,6 +10,9 @@ For a 200- and a 2,000-step tool-calling session it prints:
   text (the least any loader must do to hold the same data as plain Python objects);
 - bytes on disk vs naive msgpack storing every request's full message list (target: <= 1/5);
 - the 2,000-step vs 200-step load-time ratio (target: <= 12x; linear is 10x).
+
+The retake load and the two decode floors are timed in turn on every repeat, so a burst of
+load on a shared machine slows all three alike and their ratios hold.
 """
 
 from __future__ import annotations
@@ -198,25 +201,43 @@ class Timing(NamedTuple):
         return f"[{self.low * 1000:.0f}-{self.high * 1000:.0f}]"
 
 
-def median_time(fn: Callable[[], object], repeats: int, *, gc_paused: bool = False) -> Timing:
-    """Wall times. ``gc_paused`` pauses the cyclic GC as retake's loader does, and re-enables
-    it inside the timed region. Every timed call is treated alike: a collection that is due
-    (retake's loader pauses the collector too) runs inside the timing, and so does dropping
-    the result."""
-    times = []
-    for _ in range(repeats):
-        gc.collect()
-        start = time.perf_counter()
-        if gc_paused:
-            gc.disable()
-            kept = fn()
-            gc.enable()
-        else:
-            kept = fn()
-        _ = [None]  # an allocation, so a collection that is due runs inside the timing
-        del kept
-        times.append(time.perf_counter() - start)
+def _timed(fn: Callable[[], object], gc_paused: bool) -> float:
+    """One wall time. ``gc_paused`` pauses the cyclic GC as retake's loader does, and
+    re-enables it inside the timed region. Every timed call is treated alike: a collection
+    that is due (retake's loader pauses the collector too) runs inside the timing, and so does
+    dropping the result."""
+    gc.collect()
+    start = time.perf_counter()
+    if gc_paused:
+        gc.disable()
+        kept = fn()
+        gc.enable()
+    else:
+        kept = fn()
+    _ = [None]  # an allocation, so a collection that is due runs inside the timing
+    del kept
+    return time.perf_counter() - start
+
+
+def _timing(times: list[float]) -> Timing:
     return Timing(statistics.median(times), min(times), max(times))
+
+
+def median_time(fn: Callable[[], object], repeats: int, *, gc_paused: bool = False) -> Timing:
+    """Wall times of ``repeats`` runs of one function (see ``_timed``)."""
+    return _timing([_timed(fn, gc_paused) for _ in range(repeats)])
+
+
+def interleaved(
+    runs: dict[str, tuple[Callable[[], object], bool]], repeats: int
+) -> dict[str, Timing]:
+    """Wall times of several functions, taken in turn on every repeat: on a shared machine
+    a burst of load then slows them all alike, so their ratios hold (``(fn, gc_paused)``)."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, (fn, gc_paused) in runs.items():
+            times[name].append(_timed(fn, gc_paused))
+    return {name: _timing(t) for name, t in times.items()}
 
 
 def main() -> None:
@@ -229,13 +250,17 @@ def main() -> None:
         cassette = session(steps)
         path = store.save(cassette, tmp / f"s{steps}.retake")
         data = path.read_bytes()
-        bare = median_time(lambda d=data: bare_decode(d), args.repeats, gc_paused=True)
-        parsed_floor = median_time(
-            lambda d=data: bare_decode_parsed(d), args.repeats, gc_paused=True
-        )
-        yaml_repeats = max(1, args.repeats // 3) if steps > 1000 else args.repeats
         assert store.load(path) == cassette
-        retake = median_time(lambda p=path: store.load(p), args.repeats)
+        timed = interleaved(
+            {
+                "bare": (lambda d=data: bare_decode(d), True),
+                "parsed": (lambda d=data: bare_decode_parsed(d), True),
+                "retake": (lambda p=path: store.load(p), False),
+            },
+            args.repeats,
+        )
+        bare, parsed_floor, retake = timed["bare"], timed["parsed"], timed["retake"]
+        yaml_repeats = max(1, args.repeats // 3) if steps > 1000 else args.repeats
         texts = {parsed: vcr_yaml(cassette, parsed=parsed) for parsed in (True, False)}
         slow = {
             parsed: median_time(lambda t=t: c_safe_load(t), yaml_repeats)
