@@ -34,7 +34,10 @@ from ._prefilter import JsonHints
 
 __all__ = ["CLEAN", "HEADER_KEYS", "Screened", "parse_json_text", "screen"]
 
-HEADER_KEYS = frozenset({"headers", "Headers", "HEADERS", "header_map"})
+HEADER_KEYS = frozenset(
+    {"headers", "Headers", "HEADERS", "header_map", "request_headers", "response_headers"}
+)
+"""Keys whose value is an HTTP header map: vcrpy's, and a model event's ``http`` exchange."""
 URL_WITH_QUERY = re.compile(r"(?:[a-zA-Z][a-zA-Z0-9+.-]*://|/)[^\s?#]*\?[^\s#]*=[^\s]*\Z")
 NOT_JSON = object()
 BROKEN = object()

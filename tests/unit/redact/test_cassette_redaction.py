@@ -19,6 +19,7 @@ from retake.redact import (
 from retake.schema import (
     EVENT_TYPES,
     Cassette,
+    HttpExchange,
     Message,
     ModelEvent,
     ModelRequest,
@@ -101,6 +102,46 @@ def test_redacting_twice_changes_nothing(cassette: Cassette) -> None:
     once = redact_cassette(leaky(cassette), Redactor(key=KEY))
     twice = redact_cassette(once, Redactor(key=KEY))
     assert twice == once
+
+
+def test_the_http_headers_of_a_model_call_are_masked_by_the_header_rules(
+    cassette: Cassette,
+) -> None:
+    """A recorded model call keeps its HTTP exchange; credentials in its headers that no
+    text detector knows (an opaque bearer token, a proxy key, a session cookie) go too."""
+    http = HttpExchange(
+        url="https://llm-proxy.example.com/v1/chat/completions",
+        request_headers={
+            "authorization": "Bearer team-proxy-7f3k",
+            "x-api-key": "my-litellm-master",
+            "openai-project": "proj_acme",
+            "accept": "application/json",
+        },
+        status=200,
+        response_headers={"set-cookie": "__cf_bm=q8Zr1; path=/", "content-type": "text/plain"},
+        response_body=b"hi",
+    )
+    call = ModelEvent(
+        seq=len(cassette.events),
+        request=ModelRequest(),
+        response=ModelResponse(text="hi"),
+        http=http,
+    )
+    recorded = cassette.model_copy(update={"events": (*cassette.events, call)})
+    assert {f.detector for f in scan_cassette(recorded)} >= {
+        "header:authorization",
+        "header:x-api-key",
+        "header:openai-project",
+        "header:set-cookie",
+    }
+    out = redact_cassette(recorded, Redactor(key=KEY))
+    headers = out.events[-1].http.request_headers  # type: ignore[union-attr]
+    text = str(headers) + str(out.events[-1].http.response_headers)  # type: ignore[union-attr]
+    for secret in ("team-proxy-7f3k", "my-litellm-master", "proj_acme", "q8Zr1"):
+        assert secret not in text
+    assert headers["authorization"].startswith("<REDACTED:authorization:")
+    assert headers["accept"] == "application/json"
+    assert scan_cassette(out) == []
 
 
 def test_field_rule_on_a_cassette(cassette: Cassette) -> None:
