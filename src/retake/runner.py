@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from retake import capture, diff, expect, mutate, player, report, store
+from retake import capture, diff, expect, mutate, player, redact, report, store
 from retake.errors import InputFileError, RetakeError
 from retake.pipeline import load_entrypoint
 from retake.schema import (
@@ -76,7 +76,13 @@ class ReplayConfig:
     timeout: float | None = 60.0
     """Seconds per session; ``None`` for no limit."""
     out: Path | None = None
-    """Where to write candidate traces (``None``: keep none on disk)."""
+    """Where to write candidate traces (``None``: keep none on disk). A candidate is redacted
+    and leak-scanned like a recording before it is written: the release under test may send
+    credentials or personal data the recording never held."""
+    redaction: redact.RedactionPolicy | None = None
+    """The policy candidates written to ``out`` are redacted with (default: the built-in one,
+    keyed by ``$RETAKE_REDACTION_KEY``; give the recording's key so equal values keep equal
+    tokens)."""
     mutations: tuple[Any, ...] = ()
     """Mutation specs applied to every session (``retake.mutate``'s catalogue)."""
     seed: int = 0
@@ -226,10 +232,13 @@ def replay_cassette(
     unmatched = _locate_unmatched(answering.unmatched, candidate)
     written: str | None = None
     if config.out is not None:
-        config.out.mkdir(parents=True, exist_ok=True)
         stem = Path(source).name.removesuffix(store.SUFFIX) if source else header.session_id
         target = config.out / f"{stem}.trial-{trial}{store.SUFFIX}"
-        written = str(store.save(candidate, target, overwrite=True))
+        try:
+            written = str(_save_redacted(candidate, target, config.redaction))
+        except RetakeError as exc:
+            note = f"the candidate trace was not written: {exc}"
+            error = note if error is None else f"{error}; {note}"
     report = None
     verdicts: list[Any] = []
     canaries = tuple(m.canary for m in mutations if m.canary)
@@ -265,6 +274,18 @@ def replay_cassette(
         seconds=round(time.perf_counter() - started, 6),
     )
     return ReplayOutcome(result, candidate)
+
+
+def _save_redacted(
+    candidate: Cassette, target: Path, policy: redact.RedactionPolicy | None
+) -> Path:
+    """Write a candidate as a recording is written: redacted, and refused by the leak scan
+    if a detector still fires on it (nothing is written then)."""
+    redactor = redact.Redactor(policy)
+    redacted = redact.redact_cassette(candidate, redactor)
+    redact.assert_no_leaks(redacted, policy=redactor.policy)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return store.save(redacted, target, overwrite=True)
 
 
 def _locate_unmatched(
@@ -389,6 +410,7 @@ def scenario_jobs(
     model: player.ModelMode = "recorded",
     timeout: float | None = 60.0,
     out: Path | None = None,
+    redaction: redact.RedactionPolicy | None = None,
 ) -> Iterator[Job]:
     """Every (cassette, trial, settings) of the scenario files under ``paths``, checked
     against their cassettes as they are read (an error names file, line and field)."""
@@ -418,6 +440,7 @@ def scenario_jobs(
                 model=scenario.model or model,
                 timeout=timeout,
                 out=out,
+                redaction=redaction,
                 mutations=scenario.mutations,
                 seed=scenario.seed,
                 scenario=str(scenario_file),
@@ -581,10 +604,16 @@ def replay(
     workers: int = 1,
     timeout: float | None = 60.0,
     out: Path | str | None = None,
+    redaction: redact.RedactionPolicy | None = None,
 ) -> ReplayRun:
-    """Replay cassettes (files or directories) against the release ``agent``."""
+    """Replay cassettes (files or directories) against the release ``agent``. Candidates
+    written to ``out`` are redacted with ``redaction`` first (see ``ReplayConfig``)."""
     given = [paths] if isinstance(paths, str | Path) else list(paths)
     config = ReplayConfig(
-        agent=agent, model=model, timeout=timeout, out=Path(out) if out is not None else None
+        agent=agent,
+        model=model,
+        timeout=timeout,
+        out=Path(out) if out is not None else None,
+        redaction=redaction,
     )
     return run(given, config, trials=trials, workers=workers)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from retake import player, runner, store
+from retake import player, redact, runner, store
 from retake.schema import (
     Cassette,
     CassetteHeader,
@@ -296,10 +296,32 @@ def test_an_invalid_cassette_is_a_result_not_a_crash(tmp_path: Path) -> None:
 
 def test_the_replay_command_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "candidates"
-    done = _replay_command("--agent", RELEASE_2, "--model", "scripted", "--out", str(out))
+    key = tmp_path / "replay.key"
+    key.write_text("replay-candidates-key-0123456789")
+    done = _replay_command(
+        "--agent", RELEASE_2, "--model", "scripted", "--out", str(out), "--key-file", str(key)
+    )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert "issue_refund had no recorded answer" in done.stdout
     (candidate,) = out.glob("*.retake")
-    events = store.load(candidate).events
-    assert any(isinstance(e, ModelEvent) for e in events)
+    written = store.load(candidate)
+    models = [e for e in written.events if isinstance(e, ModelEvent) and e.http is not None]
+    assert models
+    # The candidate is redacted like a recording: the release's own credential is not kept.
+    for event in models:
+        assert event.http is not None
+        assert event.http.request_headers["authorization"].startswith("<REDACTED:authorization:")
+    assert b"demo-model-server" not in candidate.read_bytes()
+    fingerprint = redact.RedactionKey.from_file(key).fingerprint
+    assert written.header.redaction.key_fingerprint == fingerprint
+    assert redact.scan_cassette(written) == []
+
+
+def test_a_key_file_that_cannot_be_read_is_one_clear_error(tmp_path: Path) -> None:
+    done = _replay_command(
+        "--agent", RELEASE_1, "--out", str(tmp_path), "--key-file", str(tmp_path / "missing")
+    )
+    assert done.returncode == 2, done.stdout
+    assert "Traceback" not in done.stderr and "missing" in done.stderr
+    assert not list(tmp_path.glob("*.retake"))

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from retake import runner, store
+from retake import redact, runner, store
 from retake.schema import SessionReplay
 
 from ._common import EXIT_FAILED, EXIT_USAGE, console, err_console, progress_bar, user_errors
@@ -52,7 +52,17 @@ def replay(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     timeout: Annotated[float, typer.Option(min=0, help="Seconds per session (0: none).")] = 60,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write the candidate traces here.")
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Write the candidate traces here (redacted, like recordings)."
+        ),
+    ] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Pseudonymisation key file for the written candidates (default: "
+            "$RETAKE_REDACTION_KEY); the recording's key keeps equal values equal."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON lines.")] = False,
     compare: Annotated[
@@ -61,8 +71,14 @@ def replay(
 ) -> None:
     """Replay cassettes against a release: tools and (by default) the model are answered
     from the recording, write tools are never executed, and no network leaves the process."""
+    policy = redact.RedactionPolicy(key=redact.KeySource(file=key_file)) if key_file else None
     config = runner.ReplayConfig(
-        agent=agent, model=model.value, timeout=timeout or None, out=out, compare=compare
+        agent=agent,
+        model=model.value,
+        timeout=timeout or None,
+        out=out,
+        redaction=policy,
+        compare=compare,
     )
     scenarios = [p for p in paths if p.suffix in runner.SCENARIO_SUFFIXES or _scenario_dir(p)]
     cassettes = [p for p in paths if p not in scenarios]
@@ -71,7 +87,7 @@ def replay(
         for path, trial in runner.jobs(cassettes, trials):
             yield path, trial, config
         for path, trial, scenario in runner.scenario_jobs(
-            scenarios, agent, model=model.value, timeout=timeout or None, out=out
+            scenarios, agent, model=model.value, timeout=timeout or None, out=out, redaction=policy
         ):
             yield path, trial, runner.replace(scenario, compare=compare)
 
@@ -85,6 +101,8 @@ def replay(
         raise typer.Exit(EXIT_USAGE)
     with user_errors():
         runner.load_entrypoint(agent)  # a wrong entrypoint is one clear error, not N failures
+        if policy is not None:
+            redact.Redactor(policy)  # so is a key file that cannot be read
         with progress_bar("replaying", total, disable=as_json) as step:
 
             def advance(result: SessionReplay) -> None:
