@@ -5,7 +5,9 @@
 Prints:
 - sessions/s replaying the bundled cassettes against the demo's release 1 with the recorded
   model in one process (target >= 200), against the same agent running the same tasks with no
-  retake at all, talking to its scripted model over loopback (the agent's own cost);
+  retake at all: talking to its scripted model over loopback, and with that model answering
+  inside the process through an httpx transport (the agent's own cost, the SDK's included;
+  what is left of a replay's time is retake's);
 - two worker processes vs one process on the same sessions (target >= 1.6x), each run in a
   fresh process as ``retake replay --workers N`` runs it, the workers' start-up included;
 - peak RSS replaying 2,000 cassettes (copies in a temporary folder) vs 20 (target <= 1.5x).
@@ -21,7 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ROOT / "cassettes"
@@ -86,6 +90,26 @@ def peak(folder: Path) -> tuple[int, int]:
     return data["sessions"], data["peak_kib"]
 
 
+def in_process_model() -> Any:
+    """An openai client whose requests the demo's scripted model answers in this process."""
+    import httpx2
+    import openai
+
+    from retake.demo._policy import complete
+
+    class Answer(httpx2.BaseTransport):
+        def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+            body = json.dumps(complete(json.loads(request.read()))).encode()
+            return httpx2.Response(200, headers={"content-type": "application/json"}, content=body)
+
+    return openai.OpenAI(
+        api_key="in-process",
+        base_url="http://in-process.invalid/v1",
+        http_client=httpx2.Client(transport=Answer()),
+        max_retries=0,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20, help="passes over the bundled set")
@@ -94,31 +118,51 @@ def main() -> None:
     args = parser.parse_args()
 
     from retake import runner
-    from retake.demo import release_1
+    from retake.demo import _agent, release_1, shared_url
 
     paths = sorted(BUNDLED.glob("*.retake"))
     config = runner.ReplayConfig(agent=AGENT)
     tasks = [runner.task_of(runner.store.load(p)) for p in paths]
     runner.run(paths, config)  # warm up: imports, the model server, the SDK client
-    for task in tasks:
-        release_1(task)
+    url = shared_url()
+    clients = {"loopback": _agent._clients[url], "in process": in_process_model()}
 
-    start = time.perf_counter()
-    for _ in range(args.rounds):
+    def replay() -> None:
         run = runner.run(paths, config)
-    one = args.rounds * len(paths) / (time.perf_counter() - start)
-    assert all(s.status == "completed" for s in run.sessions)
+        assert all(s.status == "completed" for s in run.sessions)
 
-    start = time.perf_counter()
-    for _ in range(args.rounds):
-        for task in tasks:
-            release_1(task)
-    alone = args.rounds * len(paths) / (time.perf_counter() - start)
+    def alone(client: str) -> Callable[[], None]:
+        def serve() -> None:
+            _agent._clients[url] = clients[client]  # the agent's one client, swapped
+            try:
+                for task in tasks:
+                    release_1(task)
+            finally:
+                _agent._clients[url] = clients["loopback"]
+
+        return serve
+
+    passes = {"replay": replay, "loopback": alone("loopback"), "in process": alone("in process")}
+    for serve in passes.values():
+        serve()  # warm up
+    seconds = dict.fromkeys(passes, 0.0)
+    for _ in range(args.rounds):  # in turn, so a burst of load slows all three alike
+        for name, serve in passes.items():
+            start = time.perf_counter()
+            serve()
+            seconds[name] += time.perf_counter() - start
+    rate = {name: args.rounds * len(paths) / s for name, s in seconds.items()}
+    one, own = rate["replay"], rate["in process"]
 
     print(f"replay, recorded model, one process: {one:7.1f} sessions/s (target >= 200)")
     print(
-        f"the agent alone, no retake, scripted model on loopback: {alone:7.1f} sessions/s"
-        f"   -> replay runs at {one / alone:.2f}x the agent's own speed"
+        f"the agent alone, no retake, scripted model on loopback: {rate['loopback']:7.1f}"
+        f" sessions/s   -> replay runs at {one / rate['loopback']:.2f}x that speed"
+    )
+    print(
+        f"the agent alone, no retake, scripted model in process:  {own:7.1f} sessions/s"
+        f"   -> replay runs at {one / own:.2f}x the agent's own speed; retake takes"
+        f" {1000 / one - 1000 / own:.2f} ms of a session's {1000 / one:.2f} ms"
     )
 
     with tempfile.TemporaryDirectory() as tmp:
