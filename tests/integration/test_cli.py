@@ -220,6 +220,23 @@ def test_export_to_a_file(plain: tuple[Cassette, Path], tmp_path: Path) -> None:
     assert Cassette.model_validate_json(out.read_text(encoding="utf-8")) == cassette
 
 
+def test_output_paths_that_cannot_be_written_are_clear_errors(saved: Path, tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    key = tmp_path / "key"
+    key.write_text("cli-test-key-0123456789abcdef")
+    for args, path in (
+        (("export", saved, "-o", tmp_path / "missing" / "x.json"), "missing"),
+        (("export", saved, "-o", tmp_path), str(tmp_path)),
+        (("matrix", saved, "-o", a_file / "cells"), "a-file"),
+        (("redact", saved, tmp_path / "missing" / "x.retake", "--key-file", key), "missing"),
+    ):
+        run = retake(*args)
+        assert run.code == 2, run.output
+        assert path in run.said and "Check that the path" in run.said
+    assert not (tmp_path / "missing").exists()
+
+
 @pytest.mark.parametrize("fmt", ["json", "yaml"])
 def test_export_a_cassette_holding_binary_data(
     fmt: str, cassette: Cassette, tmp_path: Path
@@ -399,3 +416,18 @@ def test_console_script_without_arguments_shows_help() -> None:
     run = _script()
     assert run.returncode in (0, 2)
     assert "show" in run.stdout + run.stderr and "Traceback" not in run.stderr
+
+
+def test_the_random_key_warning_is_one_line_for_the_user(saved: Path, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "RETAKE_REDACTION_KEY"}
+    done = subprocess.run(
+        [retake_script(), "redact", str(saved), str(tmp_path / "out.retake")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "COLUMNS": "200", "NO_COLOR": "1"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith("warning: no redaction key configured")
+    assert ".py:" not in done.stderr and "EphemeralKeyWarning" not in done.stderr

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+from typing import TextIO
+
 import typer
 
+from retake.redact import EphemeralKeyWarning
+
 from ._check import check, verify
+from ._common import err_console
 from ._diff import diff
 from ._export import export
 from ._import import import_
@@ -24,6 +30,30 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+_python_warning = warnings.showwarning
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """retake's own warnings as one line for the user, without Python's source location."""
+    if issubclass(category, EphemeralKeyWarning):
+        err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
+    else:
+        _python_warning(message, category, filename, lineno, file, line)
+
+
+@app.callback()
+def _command() -> None:
+    """Set up what every command shares."""
+    warnings.showwarning = _show_warning
+
+
 app.command()(check)
 app.command()(verify)
 app.command()(record)

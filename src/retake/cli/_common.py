@@ -24,11 +24,21 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Show a retake error as one paragraph and exit 2; a traceback is never shown."""
+    """Show a retake error, or a path that cannot be read or written, as one paragraph and
+    exit 2; a traceback is never shown."""
     try:
         yield
     except RetakeError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    except OSError as exc:  # a path given on the command line: a missing folder, a directory
+        where = f"{str(exc.filename)!r}: " if exc.filename is not None else ""
+        err_console.print(
+            f"[bold red]error:[/] {where}{exc.strerror or exc}. Check that the path (for an "
+            "output, its folder) exists, is the kind of path the option asks for, and that "
+            "you may read or write there.",
+            highlight=False,
+        )
         raise typer.Exit(EXIT_USAGE) from None
 
 

@@ -47,7 +47,8 @@ def export(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        with user_errors():
+            output.write_text(text, encoding="utf-8")
 
 
 def _document(loaded: Cassette, format: Format, cassette: Path) -> str:

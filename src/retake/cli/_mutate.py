@@ -126,9 +126,9 @@ def matrix(
             f"from {', '.join(mutate.FAMILIES)}",
             param_hint="--families",
         )
-    output.mkdir(parents=True, exist_ok=True)
     written = skipped = 0
     with user_errors():
+        output.mkdir(parents=True, exist_ok=True)
         for path in find_cassettes(cassettes, partial=False):
             recorded: Cassette = store.load(path)
             stem = path.name.removesuffix(store.SUFFIX)
