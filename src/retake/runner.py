@@ -60,8 +60,12 @@ __all__ = [
 ]
 
 
-class SessionTimeout(Exception):
-    """Raised inside the release when its session ran out of time."""
+class SessionTimeout(BaseException):
+    """Raised inside the release when its session ran out of time.
+
+    Like ``KeyboardInterrupt``, not an ``Exception``: a release's ``except Exception`` (retry
+    loops have them) must not swallow it, and it is raised again every half second until the
+    session ends."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,10 @@ def task_of(cassette: Cassette) -> Task:
     )
 
 
+_AGAIN = 0.5
+"""Seconds between further timeouts, for a release that caught the first."""
+
+
 @contextmanager
 def _deadline(seconds: float | None) -> Iterator[None]:
     """Raise SessionTimeout in this (main) thread after ``seconds``."""
@@ -134,7 +142,7 @@ def _deadline(seconds: float | None) -> Iterator[None]:
         raise SessionTimeout(f"the session ran longer than {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)  # type: ignore[arg-type]
+    signal.setitimer(signal.ITIMER_REAL, seconds, _AGAIN)  # type: ignore[arg-type]
     try:
         yield
     finally:
@@ -198,6 +206,9 @@ def replay_cassette(
             answer = reply if isinstance(reply, str) else repr(reply)
         except SessionTimeout as exc:
             status, error = "timeout", str(exc)
+            recording.error(exc)
+        except SystemExit as exc:  # the release called sys.exit(): this session ends, the run not
+            status, error = "raised", f"the release called sys.exit({exc.code!r})"
             recording.error(exc)
         except Exception as exc:
             status, error = "raised", f"{type(exc).__name__}: {exc}"

@@ -232,6 +232,19 @@ def test_timeouts_and_crashed_workers_are_recorded_and_the_run_goes_on(tmp_path:
     assert [s.answer for s in healthy.sessions] == ["answer to refund A-1"] * 3
 
 
+def test_in_one_process_a_release_cannot_swallow_its_timeout_or_end_the_run(
+    tmp_path: Path,
+) -> None:
+    paths = [_tiny_cassette(tmp_path, f"s{i}") for i in range(2)]
+    for agent, status, error in (
+        ("tests.support.agents:swallows", "timeout", "ran longer than 0.5 s"),
+        ("tests.support.agents:exits", "raised", "sys.exit(3)"),
+    ):
+        run = runner.run(paths, runner.ReplayConfig(agent=agent, timeout=0.5))
+        assert [s.status for s in run.sessions] == [status] * 2, run.sessions
+        assert all(s.error is not None and error in s.error for s in run.sessions)
+
+
 def test_workers_forked_from_a_single_threaded_parent_recover_the_same_way(
     tmp_path: Path,
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from typing import Any
 
@@ -43,6 +44,19 @@ def refunds_twice(task: Task) -> str:
 def hangs(task: Task) -> str:
     time.sleep(3600)
     return "never"
+
+
+def swallows(task: Task) -> str:
+    """A retry loop that catches every ``Exception`` and tries again, for ever."""
+    while True:
+        try:
+            time.sleep(3600)
+        except Exception:
+            continue
+
+
+def exits(task: Task) -> str:
+    sys.exit(3)
 
 
 def dies(task: Task) -> str:
