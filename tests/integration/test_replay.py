@@ -212,6 +212,27 @@ def test_loopback_is_refused_in_recorded_mode_and_allowed_in_scripted_mode() -> 
     assert "retake" not in str(other.value)
 
 
+def test_datagrams_and_host_name_lookups_are_refused_during_replay() -> None:
+    """UDP needs no connection, and a DNS query carries the host name out: both are refused."""
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        with player.network_guard(allow_loopback=True):
+            with pytest.raises(ConnectionRefusedError, match=r"refused a datagram to 192\.0\.2\.1"):
+                udp.sendto(b"x", ("192.0.2.1", 9))
+            with pytest.raises(socket.gaierror, match=r"refused to look up 'api\.example\.com'"):
+                socket.getaddrinfo("api.example.com", 443)
+            with pytest.raises(socket.gaierror, match="retake"):
+                socket.gethostbyname("api.example.com")
+            with pytest.raises(socket.gaierror, match=r"refused to look up '192\.0\.2\.1'"):
+                socket.gethostbyaddr("192.0.2.1")  # a reverse lookup is a query too
+            assert socket.getaddrinfo("127.0.0.1", 9)  # loopback, allowed in this run
+            udp.sendto(b"x", ("127.0.0.1", 9))
+        with player.network_guard(allow_loopback=False), pytest.raises(socket.gaierror):
+            socket.getaddrinfo("localhost", 9)
+    finally:
+        udp.close()
+
+
 def test_timeouts_and_crashed_workers_are_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
     paths = [_tiny_cassette(tmp_path, f"s{i}") for i in range(3)]
     for agent, status in (

@@ -70,7 +70,8 @@ def replay(
     ] = False,
 ) -> None:
     """Replay cassettes against a release: tools and (by default) the model are answered
-    from the recording, write tools are never executed, and no network leaves the process."""
+    from the recording, write tools are never executed, and no network leaves the process
+    (loopback only with --model scripted; with --model live the release reaches its model)."""
     policy = redact.RedactionPolicy(key=redact.KeySource(file=key_file)) if key_file else None
     config = runner.ReplayConfig(
         agent=agent,

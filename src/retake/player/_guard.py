@@ -1,13 +1,17 @@
-"""No network leaves the process while a replay runs, except to addresses the run allowed.
+"""No network leaves the process while a replay runs (loopback only when the run allows it).
 
-A Python audit hook sees every ``socket.connect``; while a guard is up, a connection to any
-other address raises ``ConnectionRefusedError`` before a packet is sent. Audit hooks cannot be
-removed, so one is installed once and does nothing while no guard is up.
+A Python audit hook sees every ``socket.connect``, every datagram sent to an address
+(``sendto``, ``sendmsg``) and every host name looked up (``getaddrinfo``, ``gethostbyname``:
+a DNS query carries the name out). While a guard is up, any of them for another address raises
+an ``OSError`` (``ConnectionRefusedError``, or ``socket.gaierror`` for a lookup) before a
+packet is sent. Audit hooks cannot be removed, so one is installed once and does nothing while
+no guard is up.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -20,6 +24,14 @@ _guards: list[bool] = []
 """One entry per guard up in this process: whether it allows loopback addresses."""
 
 
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return False
+    return True
+
+
 def _is_loopback(host: Any) -> bool:
     try:
         return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
@@ -27,20 +39,45 @@ def _is_loopback(host: Any) -> bool:
         return str(host) == "localhost"
 
 
+_SENDS = frozenset({"socket.connect", "socket.sendto", "socket.sendmsg"})
+"""Audit events whose second argument is the address a packet goes to."""
+_LOOKUPS = frozenset(
+    {
+        "socket.getaddrinfo",
+        "socket.gethostbyname",
+        "socket.gethostbyname_ex",
+        "socket.gethostbyaddr",
+    }
+)
+"""Audit events whose first argument is a host name (or address) to resolve."""
+
+_REMEDY = (
+    "no network leaves the process during replay. Use the recorded model, or the scripted "
+    "one on loopback."
+)
+
+
 def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if event != "socket.connect" or not _guards:
+    if not _guards:
         return
-    address = args[1]
-    if not isinstance(address, tuple) or not address:  # AF_UNIX paths and the like
-        return
-    if all(_guards) and _is_loopback(address[0]):
-        return
-    where = ":".join(str(part) for part in address[:2])
-    raise ConnectionRefusedError(
-        f"retake replay refused a connection to {where}: "
-        "no network leaves the process during replay. Use the recorded model, or the scripted "
-        "one on loopback."
-    )
+    if event in _SENDS:
+        address = args[1]
+        if not isinstance(address, tuple) or not address:  # AF_UNIX paths, connected sends
+            return
+        if all(_guards) and _is_loopback(address[0]):
+            return
+        where = ":".join(str(part) for part in address[:2])
+        what = "a connection" if event == "socket.connect" else "a datagram"
+        raise ConnectionRefusedError(f"retake replay refused {what} to {where}: {_REMEDY}")
+    if event in _LOOKUPS:
+        host = args[0]
+        name = host.decode(errors="replace") if isinstance(host, bytes) else str(host)
+        literal = event != "socket.gethostbyaddr" and _is_address(name)  # reverse: a query
+        if host is None or literal or (all(_guards) and _is_loopback(name)):
+            return  # no query: this host, or an address (its connection is judged above)
+        raise socket.gaierror(
+            socket.EAI_NONAME, f"retake replay refused to look up {name!r}: {_REMEDY}"
+        )
 
 
 @contextmanager
