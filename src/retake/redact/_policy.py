@@ -69,6 +69,10 @@ DEFAULT_SECRET_FIELDS: tuple[str, ...] = (
     "signature",
     "sig",
     "auth",
+    "authorization",
+    "bearer",
+    "cookie",
+    "jwt",
 )
 """Key-like field names (lower case, without ``-``/``_``): a name equal to or ending in one of
 these holds a credential when its value looks random (for ``password``-like names: always)."""

@@ -132,8 +132,15 @@ def test_secret_fields() -> None:
         "max_tokens": 1024,
         "next_token": "short",
         "auth": {"password": "pw"},
+        "proxy_authorization": "k7Qm2Zx9Lw4Tn8Vr",
+        "session_cookie": "a8F3kLq9ZxW2mN7pR4tY",
+        "jwt": "q9w8e7r6t5y4u3i2o1p0",
+        "cookie": "theme=dark",
     }
     out = redact(value)
+    for field in ("proxy_authorization", "session_cookie", "jwt"):
+        assert out[field].startswith("<REDACTED:secret:"), field
+    assert out["cookie"] == "theme=dark"  # not random: a preference, not a credential
     assert out["password"].startswith("<REDACTED:secret:")
     assert out["client_secret"].startswith("<REDACTED:secret:")
     assert out["api_key"].startswith("<REDACTED:secret:")
