@@ -334,7 +334,7 @@ class StreamScan:
     """One line per streamed exchange left to the raw scan alone: where, and why."""
 
 
-def scan_streams(data: Any) -> StreamScan:
+def scan_streams(data: Any, *, policy: redact.RedactionPolicy | None = None) -> StreamScan:
     """What a detector finds in the streamed model answers of a vcrpy cassette, read whole.
 
     A streamed answer arrives in pieces, one delta per event of the stream, and a secret the
@@ -343,6 +343,7 @@ def scan_streams(data: Any) -> StreamScan:
     Anthropic Messages) is read back with its text and tool-call arguments joined, and that
     is scanned; paths name it ``interactions[i].response.stream``. A finding the raw text of
     the same response shows as often already is left out. Not a vcrpy cassette: nothing.
+    ``policy`` adds its detectors and rules to the built-in ones (see ``redact.scan``).
     """
     found: list[redact.Finding] = []
     unread: list[str] = []
@@ -368,10 +369,13 @@ def scan_streams(data: Any) -> StreamScan:
             if parsed is None:
                 continue
             raw = Counter(
-                (f.detector, f.preview) for f in redact.scan(response, path=f"{where}.response")
+                (f.detector, f.preview)
+                for f in redact.scan(response, path=f"{where}.response", policy=policy)
             )
             joined = redact.scan(
-                parsed[2].model_dump(mode="python"), path=f"{where}.response.stream"
+                parsed[2].model_dump(mode="python"),
+                path=f"{where}.response.stream",
+                policy=policy,
             )
         except Exception as exc:  # an optional second look: the raw scan covered the text
             unread.append(f"{where}: the stream could not be read whole ({type(exc).__name__})")

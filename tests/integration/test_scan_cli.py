@@ -8,8 +8,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from retake import store
+from retake import redact, store
 from retake.cli import app
+from retake.schema import UserEvent
 
 ROOT = Path(__file__).resolve().parents[2]
 REALDATA = ROOT / "tests" / "fixtures" / "realdata"
@@ -54,6 +55,71 @@ def test_redact_rewrites_a_cassette_with_a_key_file(tmp_path: Path) -> None:
         app, ["redact", str(source), str(tmp_path / "out.retake"), "--key-file", str(key)]
     )
     assert again.exit_code == 2 and "already exists" in again.output
+
+
+POLICY = """\
+# the desk's own identifiers and headers, on top of the built-in detectors
+extra_headers: [x-tenant]
+user_patterns:
+  - name: member
+    pattern: '\\bMBR-\\d{6}\\b'
+    category: pii
+key:
+  file: desk.key   # found beside this file
+"""
+
+
+def test_a_policy_file_adds_patterns_to_scan_and_redact(tmp_path: Path) -> None:
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    (tmp_path / "desk.key").write_text("the desk's pseudonymisation key, for tests")
+    bundled = store.load(ROOT / "cassettes" / "lookup-delivered.retake")
+    member = UserEvent(seq=len(bundled.events), text="My member number is MBR-204518.")
+    source = store.save(
+        bundled.model_copy(update={"events": (*bundled.events, member)}), tmp_path / "in.retake"
+    )
+    policy = ["--policy", str(tmp_path / "policy.yaml")]
+    assert runner.invoke(app, ["scan", str(source)]).exit_code == 0  # the built-ins miss it
+    found = runner.invoke(app, ["scan", str(source), "--json", *policy])
+    assert found.exit_code == 1, found.output
+    (finding,) = [json.loads(line) for line in found.stdout.splitlines()]
+    assert finding["detector"] == "user:member" and finding["path"] == f"events[{member.seq}].text"
+    target = tmp_path / "out.retake"
+    done = runner.invoke(app, ["redact", str(source), str(target), *policy])
+    assert done.exit_code == 0, done.output
+    out = store.load(target)
+    assert "MBR-204518" not in out.events[-1].text  # type: ignore[union-attr]
+    assert out.header.redaction.counts["user:member"] == 1
+    key = redact.RedactionKey.from_file(tmp_path / "desk.key")
+    assert out.header.redaction.key_fingerprint == key.fingerprint
+    assert runner.invoke(app, ["scan", str(target), *policy]).exit_code == 0
+
+
+def test_the_readme_policy_example_is_a_valid_policy(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = readme.split("A policy file adds", 1)[1].split("```yaml\n", 1)[1].split("```")[0]
+    (tmp_path / "policy.yaml").write_text(example)
+    (tmp_path / "desk.key").write_text("the desk's pseudonymisation key, for tests")
+    result = runner.invoke(
+        app,
+        ["scan", str(ROOT / "cassettes"), "--json", "--policy", str(tmp_path / "policy.yaml")],
+    )
+    # The bundled cassettes were redacted without its field rule, which now flags email bodies.
+    assert result.exit_code == 1, result.output
+    detectors = {json.loads(line)["detector"] for line in result.stdout.splitlines()}
+    assert detectors and detectors <= {
+        "field:tool_call.arguments.body",
+        "field:tool_call[send_email].arguments.body",
+    }
+
+
+def test_a_wrong_policy_file_names_the_file_line_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("disabled_detectors: [ipv4]\nfield_rules:\n  - path: 'a..b'\n")
+    for command in (["scan", str(ROOT / "cassettes")], ["replay", "x.retake", "-a", "m:f"]):
+        result = runner.invoke(app, [*command, "--policy", str(bad)])
+        assert result.exit_code == 2, result.output
+        said = " ".join(result.output.split())
+        assert str(bad) in said and "line 3" in said and "field_rules.0.path" in said
 
 
 def _chunk(delta: dict[str, object]) -> str:

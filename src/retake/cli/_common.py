@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from retake import redact
+from retake._yamlfile import load_model
 from retake.errors import RetakeError
 from retake.store import PARTIAL_SUFFIX, SUFFIX
 
@@ -93,3 +95,33 @@ def find_cassettes(paths: list[Path], *, partial: bool = True) -> Iterator[Path]
             )
         else:
             yield path
+
+
+PolicyFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--policy",
+        help="A redaction policy file (YAML): detectors to switch off, extra headers and "
+        "secret fields, field rules, user patterns (see the README).",
+    ),
+]
+KeyFile = Annotated[
+    Path | None,
+    typer.Option(help="Pseudonymisation key file (default: $RETAKE_REDACTION_KEY)."),
+]
+
+
+def redaction_policy(policy: Path | None, key_file: Path | None) -> redact.RedactionPolicy | None:
+    """The policy a command redacts or scans with: the ``--policy`` file's (a key file it
+    names is found beside it), keyed by ``--key-file`` when given; ``None`` for the default."""
+    loaded = load_model(policy, redact.RedactionPolicy, "redaction policy") if policy else None
+    if key_file is not None:
+        return (loaded or redact.RedactionPolicy()).model_copy(
+            update={"key": redact.KeySource(file=key_file)}
+        )
+    if policy is not None and loaded is not None:
+        named = loaded.key.file
+        if named is not None and not named.is_absolute():
+            key = loaded.key.model_copy(update={"file": policy.parent / named})
+            return loaded.model_copy(update={"key": key})
+    return loaded

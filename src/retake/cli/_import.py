@@ -12,7 +12,17 @@ from rich.table import Table
 
 from retake import pipeline, redact
 
-from ._common import EXIT_FAILED, EXIT_USAGE, console, err_console, progress_bar, user_errors
+from ._common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    KeyFile,
+    PolicyFile,
+    console,
+    err_console,
+    progress_bar,
+    redaction_policy,
+    user_errors,
+)
 
 
 class SourceFormat(StrEnum):
@@ -36,10 +46,8 @@ def import_(
         SourceFormat,
         typer.Option("--format", "-f", help="The source format; auto tells it from the content."),
     ] = SourceFormat.auto,
-    key_file: Annotated[
-        Path | None,
-        typer.Option(help="Pseudonymisation key file (default: $RETAKE_REDACTION_KEY)."),
-    ] = None,
+    key_file: KeyFile = None,
+    policy_file: PolicyFile = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace cassettes of the same session ids.")
     ] = False,
@@ -56,7 +64,7 @@ def import_(
         )
         raise typer.Exit(EXIT_USAGE)
     with user_errors():
-        policy = redact.RedactionPolicy(key=redact.KeySource(file=key_file)) if key_file else None
+        policy = redaction_policy(policy_file, key_file)
         redactor = redact.Redactor(policy)
         with progress_bar("importing", len(sources)) as advance:
 

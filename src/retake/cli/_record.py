@@ -9,11 +9,19 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from retake import pipeline, redact
+from retake import pipeline
 from retake._yamlfile import load_model
 from retake.schema import TasksFile
 
-from ._common import EXIT_FAILED, console, progress_bar, user_errors
+from ._common import (
+    EXIT_FAILED,
+    KeyFile,
+    PolicyFile,
+    console,
+    progress_bar,
+    redaction_policy,
+    user_errors,
+)
 
 
 def record(
@@ -25,10 +33,8 @@ def record(
     release: Annotated[
         str | None, typer.Option(help="The release id (default: the entrypoint's own).")
     ] = None,
-    key_file: Annotated[
-        Path | None,
-        typer.Option(help="Pseudonymisation key file (default: $RETAKE_REDACTION_KEY)."),
-    ] = None,
+    key_file: KeyFile = None,
+    policy_file: PolicyFile = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace cassettes of the same task ids.")
     ] = False,
@@ -40,7 +46,7 @@ def record(
             todo = tasks_file.resolve()
         except ValueError as exc:
             raise typer.BadParameter(f"{tasks}: {exc}", param_hint="--tasks") from None
-        policy = redact.RedactionPolicy(key=redact.KeySource(file=key_file)) if key_file else None
+        policy = redaction_policy(policy_file, key_file)
         results: list[pipeline.TaskRecording] = []
         with progress_bar("recording", len(todo)) as advance:
 

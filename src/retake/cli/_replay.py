@@ -15,7 +15,17 @@ from rich.text import Text
 from retake import redact, runner, store
 from retake.schema import SessionReplay
 
-from ._common import EXIT_FAILED, EXIT_USAGE, console, err_console, progress_bar, user_errors
+from ._common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    KeyFile,
+    PolicyFile,
+    console,
+    err_console,
+    progress_bar,
+    redaction_policy,
+    user_errors,
+)
 
 _STATUS_STYLE = {
     "completed": "green",
@@ -54,16 +64,14 @@ def replay(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", "-o", help="Write the candidate traces here (redacted, like recordings)."
+            "--out",
+            "-o",
+            help="Write the candidate traces here, redacted like recordings (--key-file, "
+            "--policy; the recording's key keeps equal values equal).",
         ),
     ] = None,
-    key_file: Annotated[
-        Path | None,
-        typer.Option(
-            help="Pseudonymisation key file for the written candidates (default: "
-            "$RETAKE_REDACTION_KEY); the recording's key keeps equal values equal."
-        ),
-    ] = None,
+    key_file: KeyFile = None,
+    policy_file: PolicyFile = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON lines.")] = False,
     compare: Annotated[
         bool, typer.Option("--diff", help="Diff each candidate against its recording.")
@@ -72,7 +80,8 @@ def replay(
     """Replay cassettes against a release: tools and (by default) the model are answered
     from the recording, write tools are never executed, and no network leaves the process
     (loopback only with --model scripted; with --model live the release reaches its model)."""
-    policy = redact.RedactionPolicy(key=redact.KeySource(file=key_file)) if key_file else None
+    with user_errors():
+        policy = redaction_policy(policy_file, key_file)
     config = runner.ReplayConfig(
         agent=agent,
         model=model.value,

@@ -12,7 +12,17 @@ import yaml
 from retake import pipeline, redact, store
 from retake.errors import RetakeError
 
-from ._common import EXIT_FAILED, EXIT_USAGE, console, err_console, find_cassettes, user_errors
+from ._common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    KeyFile,
+    PolicyFile,
+    console,
+    err_console,
+    find_cassettes,
+    redaction_policy,
+    user_errors,
+)
 
 _CASSETTE_SUFFIXES = (store.SUFFIX, store.SUFFIX + store.PARTIAL_SUFFIX)
 _TEXT_SUFFIXES = (".json", ".jsonl", ".yaml", ".yml", ".txt", ".log", ".md")
@@ -53,9 +63,12 @@ def scan(
         typer.Option("--any-file", help="Also scan JSON, YAML and text files (vcrpy cassettes)."),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print findings as JSON lines.")] = False,
+    policy_file: PolicyFile = None,
 ) -> None:
     """Run every redaction detector over cassettes (and, with --any-file, other files);
-    exit 1 when anything is found."""
+    exit 1 when anything is found. A --policy adds its patterns, headers and fields."""
+    with user_errors():
+        policy = redaction_policy(policy_file, None)
     findings: list[tuple[Path, redact.Finding]] = []
     scanned = 0
     for path in find_cassettes(paths):
@@ -67,18 +80,18 @@ def scan(
         except RetakeError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
             raise typer.Exit(EXIT_USAGE) from None
-        findings.extend((path, f) for f in redact.scan_cassette(cassette))
+        findings.extend((path, f) for f in redact.scan_cassette(cassette, policy=policy))
     if any_file:
         for path in _other_files(paths):
             scanned += 1
             data = _parse(path)
             try:
-                findings.extend((path, f) for f in redact.scan(data, path=""))
+                findings.extend((path, f) for f in redact.scan(data, path="", policy=policy))
             except RetakeError as exc:
                 err_console.print(f"[bold red]error:[/] {path}: {exc}", highlight=False)
                 raise typer.Exit(EXIT_USAGE) from None
             # A secret split across a stream's deltas shows only with the stream read whole.
-            streams = pipeline.scan_streams(data)
+            streams = pipeline.scan_streams(data, policy=policy)
             findings.extend((path, f) for f in streams.findings)
             for line in streams.unread:
                 err_console.print(f"note: {path}: {line}", highlight=False)
@@ -112,18 +125,17 @@ def scan(
 def redact_command(
     source: Annotated[Path, typer.Argument(help="The cassette to re-redact.")],
     target: Annotated[Path, typer.Argument(help="Where to write the result.")],
-    key_file: Annotated[
-        Path | None,
-        typer.Option(help="Pseudonymisation key file (default: $RETAKE_REDACTION_KEY)."),
-    ] = None,
+    key_file: KeyFile = None,
+    policy_file: PolicyFile = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace TARGET.")] = False,
 ) -> None:
-    """Redact a cassette again with the current policy (and key), into a new file."""
+    """Redact a cassette again, with a new policy (--policy) or key, into a new file."""
     with user_errors():
         cassette = store.load(source)
-        policy = redact.RedactionPolicy(key=redact.KeySource(file=key_file)) if key_file else None
-        redacted = redact.redact_cassette(cassette, redact.Redactor(policy))
-        redact.assert_no_leaks(redacted)
+        policy = redaction_policy(policy_file, key_file)
+        redactor = redact.Redactor(policy)
+        redacted = redact.redact_cassette(cassette, redactor)
+        redact.assert_no_leaks(redacted, policy=redactor.policy)
         store.save(redacted, target, overwrite=overwrite)
     counts = ", ".join(f"{k}: {v}" for k, v in redacted.header.redaction.counts.items()) or "none"
     console.print(f"wrote {target} (replaced: {counts})", highlight=False)

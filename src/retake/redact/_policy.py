@@ -166,7 +166,10 @@ class RedactionPolicy(_Frozen):
     extra_headers: frozenset[str] = frozenset()
     """Headers masked in addition to ``header_denylist``."""
     secret_fields: tuple[str, ...] = DEFAULT_SECRET_FIELDS
-    """Key-like field names whose random-looking string values are credentials."""
+    """Key-like field names whose random-looking string values are credentials (compared in
+    lower case without ``-``, ``_`` or spaces; a name ending in one counts)."""
+    extra_secret_fields: tuple[str, ...] = ()
+    """Field names treated as ``secret_fields`` in addition to them."""
     field_rules: tuple[FieldRule, ...] = ()
     """Fields masked whole by JSON path."""
     user_patterns: tuple[UserPattern, ...] = ()
@@ -188,9 +191,21 @@ class RedactionPolicy(_Frozen):
         """Every denied header name, lower case."""
         return frozenset(h.lower() for h in self.header_denylist | self.extra_headers)
 
+    @field_validator("secret_fields", "extra_secret_fields")
+    @classmethod
+    def _normalised(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        names = (v.lower().replace("-", "").replace("_", "").replace(" ", "") for v in value)
+        return tuple(dict.fromkeys(n for n in names if n))
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every secret field name: ``secret_fields`` and ``extra_secret_fields``."""
+        extra = tuple(f for f in self.extra_secret_fields if f not in self.secret_fields)
+        return self.secret_fields + extra
+
     @property
     def always_secret_fields(self) -> tuple[str, ...]:
-        return tuple(f for f in self.secret_fields if f in _ALWAYS_SECRET)
+        return tuple(f for f in self.fields if f in _ALWAYS_SECRET)
 
     def rule_set_version(self) -> str:
         """The built-in rule set version plus a digest of this policy (the key excluded)."""

@@ -95,10 +95,10 @@ class Engine:
             detectors=DetectorSet(detectors, prefilter=True),
             headers=policy.headers,
             rules=CompiledRules([r.path for r in policy.field_rules], EVENT_HEADS),
-            secret_fields=policy.secret_fields,
+            secret_fields=policy.fields,
             always_secret=policy.always_secret_fields,
             has_user_patterns=bool(policy.user_patterns),
-            json_hints=json_hints(policy.secret_fields, HEADER_KEYS),
+            json_hints=json_hints(policy.fields, HEADER_KEYS),
         )
 
 

@@ -150,6 +150,14 @@ def test_secret_fields() -> None:
     assert out["auth"]["password"].startswith("<REDACTED:secret:")
 
 
+def test_extra_secret_fields_from_policy_add_to_the_built_in_ones() -> None:
+    policy = RedactionPolicy(extra_secret_fields=("Member-Number",))
+    out = redact({"member_number": "Zq8W3kLm9PxT2vN7", "api_key": "q8Zr2LmX0pT7vN4kS1wE"}, policy)
+    assert out["member_number"].startswith("<REDACTED:secret:")
+    assert out["api_key"].startswith("<REDACTED:secret:")  # the built-in names still apply
+    assert redact({"member_number": "Zq8W3kLm9PxT2vN7"})["member_number"] == "Zq8W3kLm9PxT2vN7"
+
+
 def test_field_rule_masks_the_field_of_one_tool_everywhere() -> None:
     policy = RedactionPolicy(field_rules=(FieldRule(path="tool_call[send_email].arguments.body"),))
     call = {"kind": "tool_call", "tool": "send_email", "arguments": {"to": "a", "body": "hello"}}
