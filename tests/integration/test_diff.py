@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from retake import runner, store
-from retake.diff import diff, learn_noise
+from retake.cli import app
+from retake.diff import DiffConfig, diff, learn_noise
 from retake.importers import import_file
 from retake.schema import Cassette, DiffReport, ToolCallEvent
 from tests.integration.test_demo import BUNDLED
@@ -164,3 +166,33 @@ def test_the_diff_command(tmp_path: Path) -> None:
     missing = retake(str(tmp_path / "nope.retake"), str(path))
     assert missing.returncode == 2 and "no cassette at" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_imported_traces_get_their_write_tools_from_the_diff_config(tmp_path: Path) -> None:
+    """An imported trace's header names no tool effects: declared write tools make a new write
+    call as critical as in a recording of retake's own."""
+    failing, passing = tau(13, 0), tau(13, 1)
+    assert not diff(failing, passing).critical
+    config = DiffConfig(write_tools=("update_reservation_flights",))
+    (critical,) = diff(failing, passing, config=config).critical
+    assert (critical.kind, critical.tool) == ("tool_replaced", "update_reservation_flights")
+
+    a = store.save(failing, tmp_path / "failing.retake")
+    b = store.save(passing, tmp_path / "passing.retake")
+    settings = tmp_path / "diff.yaml"
+    settings.write_text(
+        "write_tools: [update_reservation_flights]\n"
+        "ignore_values: ['[A-Z0-9]{6}']  # reservation codes\n"
+        "text_threshold: 0.8\n"
+    )
+    cli = CliRunner()
+    assert cli.invoke(app, ["diff", str(a), str(b)]).exit_code == 0
+    for options in (["--config", str(settings)], ["--write-tool", "update_reservation_flights"]):
+        done = cli.invoke(app, ["diff", str(a), str(b), "--json", *options])
+        assert done.exit_code == 1, done.output  # a critical divergence
+        assert DiffReport.model_validate_json(done.stdout).critical
+    settings.write_text("ignore_values: ['[unclosed']\n")
+    bad = cli.invoke(app, ["diff", str(a), str(b), "--config", str(settings)])
+    assert bad.exit_code == 2
+    said = " ".join(bad.output.split())
+    assert str(settings) in said and "line 1" in said and "not a regular expression" in said

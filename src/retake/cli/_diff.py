@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from retake import store
+from retake._yamlfile import load_model
 from retake.diff import DiffConfig, explain, learn_noise
 from retake.diff import diff as diff_traces
 from retake.report import diff_view
@@ -42,20 +43,45 @@ def diff(
         typer.Option("--ignore", help="A field path glob never compared (arguments.*_id)."),
     ] = None,
     text_threshold: Annotated[
-        float, typer.Option(help="Texts at least this similar (0-1) count as the same.")
-    ] = 0.9,
+        float | None,
+        typer.Option(help="Texts at least this similar (0-1) count as the same [default: 0.9]."),
+    ] = None,
+    write_tool: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--write-tool",
+            help="A tool that changes things, for traces whose headers do not say (imported "
+            "ones); a new call to it is critical.",
+        ),
+    ] = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="A YAML file of comparison settings: text_threshold, rel_tolerance, "
+            "abs_tolerance, ignore_paths, ignore_values (regexes), write_tools.",
+        ),
+    ] = None,
     all_steps: Annotated[
         bool, typer.Option("--all", help="Show the steps without divergences too.")
     ] = False,
     width: Annotated[int, typer.Option(help="Abridge event details to this many characters.")] = 60,
 ) -> None:
     """Compare two cassettes step by step; exit 1 when a critical divergence appears."""
-    if not 0.0 <= text_threshold <= 1.0:
+    if text_threshold is not None and not 0.0 <= text_threshold <= 1.0:
         raise typer.BadParameter(
             f"{text_threshold!r} is outside 0-1; use a similarity such as 0.9",
             param_hint="--text-threshold",
         )
-    config = DiffConfig(text_threshold=text_threshold, ignore_paths=tuple(ignore or ()))
+    with user_errors():
+        config = load_model(config_file, DiffConfig, "diff config") if config_file else DiffConfig()
+    config = config.model_copy(
+        update={
+            "ignore_paths": (*config.ignore_paths, *(ignore or ())),
+            "write_tools": (*config.write_tools, *(write_tool or ())),
+            **({} if text_threshold is None else {"text_threshold": text_threshold}),
+        }
+    )
     with user_errors():
         old = store.load(recorded)
         new = store.load(candidate)

@@ -90,9 +90,10 @@ def _raw(recorded: Cassette, candidate: Cassette, comparer: Comparer) -> _Raw:
     return _Raw(rec, cand, rec_seq, cand_seq, al, changes, ignored, rec_notes + cand_notes, prefix)
 
 
-def _effects(recorded: Cassette, candidate: Cassette) -> dict[str, Effect]:
+def _effects(recorded: Cassette, candidate: Cassette, config: DiffConfig) -> dict[str, Effect]:
     effects = {t.name: t.effect for t in recorded.header.tools}
     effects.update({t.name: t.effect for t in candidate.header.tools})
+    effects.update(dict.fromkeys(config.write_tools, "write"))
     return effects
 
 
@@ -112,7 +113,8 @@ def diff(
     ``wiring``: the replay's wiring drift (default: read from the two headers' tool specs);
     ``config``: the comparison's tolerances and user noise rules.
     """
-    comparer = Comparer(config or DiffConfig())
+    config = config or DiffConfig()
+    comparer = Comparer(config)
     raw = _raw(recorded, candidate, comparer)
     suppressed: list[Suppressed] = []
     for r, found in list(raw.changes.items()):
@@ -151,7 +153,7 @@ def diff(
         raw.cand,
         raw.al,
         raw.changes,
-        _effects(recorded, candidate),
+        _effects(recorded, candidate, config),
         tuple(canaries),
         prefix=raw.prefix,
     )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import cached_property
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 IGNORED_RULES: dict[str, str] = {
     "timestamps": "time offsets (t) differ between any two runs",
@@ -18,28 +19,45 @@ IGNORED_RULES: dict[str, str] = {
 """Fields never reported, by rule name, with the reason the report gives."""
 
 
-@dataclass(frozen=True)
-class DiffConfig:
-    """How loosely to compare; every suppression names the rule that made it."""
+class DiffConfig(BaseModel):
+    """How loosely to compare; every suppression names the rule that made it. A ``retake
+    diff --config`` file holds these fields as YAML."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     text_threshold: float = 0.9
     """Free texts at least this similar (difflib ratio, 0-1) count as the same."""
-    rel_tolerance: float = 1e-6
+    rel_tolerance: float = Field(default=1e-6, ge=0.0)
     """Numbers within this relative difference count as equal."""
-    abs_tolerance: float = 1e-9
+    abs_tolerance: float = Field(default=1e-9, ge=0.0)
     """Numbers within this absolute difference count as equal."""
     ignore_paths: tuple[str, ...] = ()
     """Globs of field paths never compared, such as ``arguments.*_id`` or, for one event
     kind only, ``tool_result:output.updated_at``."""
     ignore_values: tuple[str, ...] = ()
     """Regexes; the parts of string values they match are ignored (``RF-[0-9a-f]{8}``)."""
+    write_tools: tuple[str, ...] = ()
+    """Tools that change things, for traces whose headers do not say so (imported ones): a
+    new call to one, or one after a denial, is critical like a declared write tool's."""
 
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.text_threshold <= 1.0:
+    @field_validator("text_threshold")
+    @classmethod
+    def _similarity(cls, value: float) -> float:
+        if not 0.0 <= value <= 1.0:
             raise ValueError(
-                f"text_threshold={self.text_threshold!r} is outside 0-1; "
-                "use a similarity such as 0.9"
+                f"text_threshold={value!r} is outside 0-1; use a similarity such as 0.9"
             )
+        return value
+
+    @field_validator("ignore_values")
+    @classmethod
+    def _compiles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from exc
+        return value
 
     @cached_property
     def _patterns(self) -> tuple[re.Pattern[str], ...]:
