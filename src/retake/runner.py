@@ -79,6 +79,9 @@ class ReplayConfig:
     unmatched: player.Unmatched = "error"
     timeout: float | None = 60.0
     """Seconds per session; ``None`` for no limit."""
+    allow_truncated: bool = False
+    """Replay recordings that never finalised too (the events that survived), as crashed
+    sessions are when an incident is reproduced."""
     out: Path | None = None
     """Where to write candidate traces (``None``: keep none on disk). A candidate is redacted
     and leak-scanned like a recording before it is written: the release under test may send
@@ -335,7 +338,7 @@ def _nothing() -> Iterator[None]:
 def replay_path(path: Path | str, config: ReplayConfig, *, trial: int = 0) -> SessionReplay:
     """Replay one cassette file; a file that cannot be loaded is an ``invalid`` result."""
     try:
-        cassette = store.load(path)
+        cassette = store.load(path, allow_truncated=config.allow_truncated)
     except RetakeError as exc:
         return SessionReplay(cassette=str(path), trial=trial, status="invalid", error=str(exc))
     return replay_cassette(cassette, config, trial=trial, source=str(path)).result
@@ -422,6 +425,7 @@ def scenario_jobs(
     timeout: float | None = 60.0,
     out: Path | None = None,
     redaction: redact.RedactionPolicy | None = None,
+    allow_truncated: bool = False,
 ) -> Iterator[Job]:
     """Every (cassette, trial, settings) of the scenario files under ``paths``, checked
     against their cassettes as they are read (an error names file, line and field)."""
@@ -434,7 +438,7 @@ def scenario_jobs(
         )
         for scenario_file in found:
             loaded = mutate.load_scenario(scenario_file)
-            loaded.check(store.load(loaded.cassette_path))
+            loaded.check(store.load(loaded.cassette_path, allow_truncated=allow_truncated))
             try:
                 expect.parse(loaded.scenario.expectations)
             except ValueError as exc:
@@ -452,6 +456,7 @@ def scenario_jobs(
                 timeout=timeout,
                 out=out,
                 redaction=redaction,
+                allow_truncated=allow_truncated,
                 mutations=scenario.mutations,
                 seed=scenario.seed,
                 scenario=str(scenario_file),

@@ -171,6 +171,19 @@ def test_show_a_truncated_recording_needs_the_flag(truncated: Path) -> None:
     assert "7 of 7 events" in flagged.stdout and "TRUNCATED" in flagged.stdout
 
 
+def test_diff_and_replay_take_the_flag_the_truncation_error_names(
+    truncated: Path, saved: Path
+) -> None:
+    refused = retake("diff", truncated, saved)
+    assert refused.code == 2 and "--allow-truncated" in refused.said
+    compared = retake("diff", truncated, saved, "--allow-truncated", "--json")
+    assert compared.code in (0, 1), compared.output
+    assert json.loads(compared.stdout)["recorded"]["events"] == 7
+    for flags, status in (((), "invalid"), (("--allow-truncated",), "completed")):
+        run = retake("replay", truncated, "-a", "tests.support.agents:answers", "--json", *flags)
+        assert json.loads(run.stdout.splitlines()[-1])["status"] == status, run.output
+
+
 def test_show_a_corrupt_cassette_names_it_and_says_what_to_do(corrupt: Path) -> None:
     run = retake("show", corrupt)
     assert run.code == 2

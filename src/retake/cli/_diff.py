@@ -66,6 +66,10 @@ def diff(
         bool, typer.Option("--all", help="Show the steps without divergences too.")
     ] = False,
     width: Annotated[int, typer.Option(help="Abridge event details to this many characters.")] = 60,
+    allow_truncated: Annotated[
+        bool,
+        typer.Option("--allow-truncated", help="Compare recordings that never finalised too."),
+    ] = False,
 ) -> None:
     """Compare two cassettes step by step; exit 1 when a critical divergence appears."""
     if text_threshold is not None and not 0.0 <= text_threshold <= 1.0:
@@ -83,9 +87,9 @@ def diff(
         }
     )
     with user_errors():
-        old = store.load(recorded)
-        new = store.load(candidate)
-        trials = [store.load(p) for p in noise or ()]
+        old = store.load(recorded, allow_truncated=allow_truncated)
+        new = store.load(candidate, allow_truncated=allow_truncated)
+        trials = [store.load(p, allow_truncated=allow_truncated) for p in noise or ()]
         model = learn_noise(old, trials, config=config) if trials else None
         report = diff_traces(old, new, noise=model, canaries=tuple(canary or ()), config=config)
     if as_json:

@@ -72,6 +72,10 @@ def replay(
     ] = None,
     key_file: KeyFile = None,
     policy_file: PolicyFile = None,
+    allow_truncated: Annotated[
+        bool,
+        typer.Option("--allow-truncated", help="Replay recordings that never finalised too."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON lines.")] = False,
     compare: Annotated[
         bool, typer.Option("--diff", help="Diff each candidate against its recording.")
@@ -89,6 +93,7 @@ def replay(
         out=out,
         redaction=policy,
         compare=compare,
+        allow_truncated=allow_truncated,
     )
     scenarios = [p for p in paths if p.suffix in runner.SCENARIO_SUFFIXES or _scenario_dir(p)]
     cassettes = [p for p in paths if p not in scenarios]
@@ -97,7 +102,13 @@ def replay(
         for path, trial in runner.jobs(cassettes, trials):
             yield path, trial, config
         for path, trial, scenario in runner.scenario_jobs(
-            scenarios, agent, model=model.value, timeout=timeout or None, out=out, redaction=policy
+            scenarios,
+            agent,
+            model=model.value,
+            timeout=timeout or None,
+            out=out,
+            redaction=policy,
+            allow_truncated=allow_truncated,
         ):
             yield path, trial, runner.replace(scenario, compare=compare)
 
@@ -124,6 +135,7 @@ def replay(
     if not as_json:
         console.print(_table(run.sessions, agent, model.value))
         _explain_misses(run.sessions)
+        _explain_drift(run.sessions)
         if compare:
             _divergences(run.sessions)
     broken = [s for s in run.sessions if s.status in ("timeout", "crashed", "invalid")]
@@ -174,9 +186,26 @@ def _table(sessions: list[SessionReplay], agent: str, model: str) -> Table:
             Text(", ".join(f"{w.kind} {w.tool}" for w in s.wiring)),
             Text(", ".join(f"{u.tool} ({u.effect})" for u in s.unmatched)),
             str(len(s.request_drift)) if s.request_drift else "",
-            Text((s.answer if s.answer is not None else s.error or "")[:100]),
+            Text(_abridged(s.answer) if s.answer is not None else s.error or ""),
         )
     return table
+
+
+def _explain_drift(sessions: list[SessionReplay]) -> None:
+    """The first difference of each model request the release sent otherwise than recorded."""
+    for s in sessions:
+        name = Path(s.scenario).stem if s.scenario else Path(s.cassette).name
+        for drift in s.request_drift:
+            console.print(
+                Text.assemble((f"{name}, model call {drift.call}: ", "bold"), drift.detail),
+                soft_wrap=True,
+            )
+
+
+def _abridged(answer: str, width: int = 100) -> str:
+    """The agent's answer, cut to a line of the table (an error is shown whole: it says what
+    to do at its end)."""
+    return answer if len(answer) <= width else answer[: width - 1] + "\u2026"
 
 
 def _explain_misses(sessions: list[SessionReplay]) -> None:

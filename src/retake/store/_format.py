@@ -173,14 +173,14 @@ def scan(data: bytes, path: Path | None, *, checksums: bool = True) -> Scan:
         if kind not in _KINDS:
             raise CorruptCassette(
                 f"{_name(path)} has an unknown frame type {kind!r} at byte {pos}; the file is "
-                "damaged. Restore it from a copy, or load what precedes the damage with "
-                "`retake repair`.",
+                "damaged, or was written by a newer retake. Restore it from a copy, or read it "
+                "with the retake that wrote it.",
                 path=path,
             )
         if length > MAX_FRAME_BYTES:
             raise CassetteLimitExceeded(
                 f"{_name(path)} declares a frame of {length} bytes at byte {pos}, above the "
-                f"limit of {MAX_FRAME_BYTES}; the file is damaged.",
+                f"limit of {MAX_FRAME_BYTES}; the file is damaged. Restore it from a copy.",
                 path=path,
             )
         end = pos + FRAME_OVERHEAD + length
@@ -199,7 +199,7 @@ def scan(data: bytes, path: Path | None, *, checksums: bool = True) -> Scan:
             raise CorruptCassette(
                 f"{_name(path)} has its frames out of order at byte {pos} (the header must "
                 "come first and once, and nothing but the footer after an amendment); the "
-                "file is damaged.",
+                "file is damaged. Restore it from a copy.",
                 path=path,
             )
         append(make(Frame, (kind, payload, pos, end)))

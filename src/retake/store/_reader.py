@@ -125,7 +125,11 @@ def _loads(data: bytes, allow_truncated: bool, path: Path | None) -> Cassette:
     for amend in (f for f in frames if f.kind == _format.AMEND):
         update = unpack(amend.payload, path=path, what="the header amendment")
         if not isinstance(update, dict) or not isinstance(header_raw, dict):
-            raise CorruptCassette(f"the header of {_where(path)} is not a map.", path=path)
+            raise CorruptCassette(
+                f"the header of {_where(path)} is not a map; the file is damaged or was not "
+                "written by retake. Restore it from a copy.",
+                path=path,
+            )
         header_raw.update(update)
     raw_events = _format.unpack_events(events, path=path)
     return _build(header_raw, raw_events, scan, path)
@@ -135,7 +139,11 @@ def _build(
     header_raw: Any, raw_events: list[Any], scan: _format.Scan, path: Path | None
 ) -> Cassette:
     if not isinstance(header_raw, dict):
-        raise CorruptCassette(f"the header of {_where(path)} is not a map.", path=path)
+        raise CorruptCassette(
+            f"the header of {_where(path)} is not a map; the file is damaged or was not "
+            "written by retake. Restore it from a copy.",
+            path=path,
+        )
     stated = header_raw.get("format_version")
     if stated != scan.version:
         raise CorruptCassette(
@@ -177,7 +185,11 @@ def _footer(
     last = scan.frames[-1]
     footer = _format.unpack(last.payload, path=path, what="the footer")
     if not isinstance(footer, dict) or not isinstance(footer.get("sha256"), str):
-        raise CorruptCassette(f"the footer of {_where(path)} is malformed.", path=path)
+        raise CorruptCassette(
+            f"the footer of {_where(path)} is malformed; the file is damaged. Restore it from a "
+            "copy.",
+            path=path,
+        )
     digest = hashlib.sha256(memoryview(data)[: last.start]).hexdigest()
     if digest != footer["sha256"]:
         raise CorruptCassette(
