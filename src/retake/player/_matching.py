@@ -49,6 +49,12 @@ class Match:
     recorded: Recorded
     matcher: MatcherName
 
+    def difference(self, arguments: dict[str, Any]) -> str:
+        """How the live arguments differ from the recorded call's, in words."""
+        if self.recorded.key.partition("\x00")[2] == canonical(arguments):
+            return "the same arguments, served again"
+        return _first_difference(self.recorded.call.arguments, arguments)
+
 
 @dataclass(frozen=True)
 class Miss:

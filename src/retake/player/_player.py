@@ -77,6 +77,17 @@ class Player:
 
     def _answer(self, tool: ToolInfo, arguments: dict[str, Any]) -> ToolAnswer:
         found = self.calls.match(tool.name, arguments)
+        if isinstance(found, Match) and found.matcher != "exact":
+            # A looser matcher served an answer recorded for other arguments: say so in the
+            # candidate trace, where the user reads the step.
+            recorded = found.recorded.call
+            self.recording.note(
+                f"replay: {tool.name} answered by the {found.matcher!r} matcher with the "
+                f"result recorded at step {recorded.seq} ({found.difference(arguments)})",
+                level="replay",
+                call_id=None,
+                data={"matcher": found.matcher, "tool": tool.name, "recorded": recorded.seq},
+            )
         answer = self._recorded(found, tool, arguments)
         self._nth[tool.name] = nth = self._nth.get(tool.name, 0) + 1
         position = found.recorded.position if isinstance(found, Match) else None
