@@ -621,9 +621,12 @@ def replay(
     timeout: float | None = 60.0,
     out: Path | str | None = None,
     redaction: redact.RedactionPolicy | None = None,
+    matchers: Sequence[player.MatcherName] = player.DEFAULT_MATCHERS,
+    unmatched: player.Unmatched = "error",
 ) -> ReplayRun:
     """Replay cassettes (files or directories) against the release ``agent``. Candidates
-    written to ``out`` are redacted with ``redaction`` first (see ``ReplayConfig``)."""
+    written to ``out`` are redacted with ``redaction`` first; ``matchers`` and ``unmatched``
+    decide how tool calls find their recorded answers (see ``ReplayConfig``)."""
     given = [paths] if isinstance(paths, str | Path) else list(paths)
     config = ReplayConfig(
         agent=agent,
@@ -631,5 +634,7 @@ def replay(
         timeout=timeout,
         out=Path(out) if out is not None else None,
         redaction=redaction,
+        matchers=tuple(matchers),
+        unmatched=unmatched,
     )
     return run(given, config, trials=trials, workers=workers)

@@ -352,6 +352,26 @@ def test_the_replay_command_end_to_end(tmp_path: Path) -> None:
     assert redact.scan_cassette(written) == []
 
 
+def test_the_replay_command_chooses_the_matchers_and_the_unmatched_answer(
+    tmp_path: Path,
+) -> None:
+    done = _replay_command(
+        "--agent", RELEASE_2, "--model", "scripted", "--out", str(tmp_path),
+        "--matchers", "exact", "--unmatched", "empty", "--json",
+    )  # fmt: skip
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert [u["tool"] for u in result["unmatched"]] == ["issue_refund"]
+    (candidate,) = tmp_path.glob("*.retake")
+    refunds = [
+        e
+        for e in store.load(candidate).events
+        if isinstance(e, ToolResultEvent) and e.tool == "issue_refund"
+    ]
+    assert refunds and all(e.failure is None and e.output is None for e in refunds)
+    wrong = _replay_command("--agent", RELEASE_2, "--matchers", "exact,closest")
+    assert wrong.returncode == 2 and "closest" in wrong.stderr
+
+
 def test_a_key_file_that_cannot_be_read_is_one_clear_error(tmp_path: Path) -> None:
     done = _replay_command(
         "--agent", RELEASE_1, "--out", str(tmp_path), "--key-file", str(tmp_path / "missing")

@@ -6,13 +6,13 @@ import json
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from retake import redact, runner, store
+from retake import player, redact, runner, store
 from retake.schema import SessionReplay
 
 from ._common import (
@@ -34,6 +34,14 @@ _STATUS_STYLE = {
     "crashed": "bold red",
     "invalid": "bold red",
 }
+
+
+_MATCHERS: tuple[str, ...] = get_args(player.MatcherName)
+
+
+class Unmatched(StrEnum):
+    error = "error"
+    empty = "empty"
 
 
 class Model(StrEnum):
@@ -72,6 +80,20 @@ def replay(
     ] = None,
     key_file: KeyFile = None,
     policy_file: PolicyFile = None,
+    matchers: Annotated[
+        str,
+        typer.Option(
+            help="How a live tool call finds its recorded answer, tried in order: exact (same "
+            "arguments), order (the tool's next recorded call), tool (its last one again). "
+            "A loose match is noted in the candidate trace.",
+        ),
+    ] = ",".join(player.DEFAULT_MATCHERS),
+    unmatched: Annotated[
+        Unmatched,
+        typer.Option(
+            help="What an unmatched call gets: an error the release sees, or an empty result."
+        ),
+    ] = Unmatched.error,
     allow_truncated: Annotated[
         bool,
         typer.Option("--allow-truncated", help="Replay recordings that never finalised too."),
@@ -84,6 +106,13 @@ def replay(
     """Replay cassettes against a release: tools and (by default) the model are answered
     from the recording, write tools are never executed, and no network leaves the process
     (loopback only with --model scripted; with --model live the release reaches its model)."""
+    chosen = tuple(m.strip() for m in matchers.split(",") if m.strip())
+    wrong = [m for m in chosen if m not in _MATCHERS]
+    if wrong or not chosen:
+        raise typer.BadParameter(
+            f"{', '.join(wrong) or 'none given'}; choose from {', '.join(_MATCHERS)}",
+            param_hint="--matchers",
+        )
     with user_errors():
         policy = redaction_policy(policy_file, key_file)
     config = runner.ReplayConfig(
@@ -94,6 +123,8 @@ def replay(
         redaction=policy,
         compare=compare,
         allow_truncated=allow_truncated,
+        matchers=chosen,  # type: ignore[arg-type]
+        unmatched=unmatched.value,
     )
     scenarios = [p for p in paths if p.suffix in runner.SCENARIO_SUFFIXES or _scenario_dir(p)]
     cassettes = [p for p in paths if p not in scenarios]
@@ -110,7 +141,16 @@ def replay(
             redaction=policy,
             allow_truncated=allow_truncated,
         ):
-            yield path, trial, runner.replace(scenario, compare=compare)
+            yield (
+                path,
+                trial,
+                runner.replace(
+                    scenario,
+                    compare=compare,
+                    matchers=config.matchers,
+                    unmatched=config.unmatched,
+                ),
+            )
 
     with user_errors():
         total = sum(1 for _ in todo())
