@@ -53,6 +53,12 @@ class HttpAnswer:
 class Session(Protocol):
     """What a boundary asks of the active session. Recording and replay both implement it."""
 
+    @property
+    def answers_http(self) -> bool:
+        """Whether ``http`` answers model calls itself, never calling ``send`` (replay with
+        recorded responses): vcrpy, which cannot hold a request back, then plays the answer."""
+        ...
+
     def call_tool(
         self, tool: ToolInfo, arguments: dict[str, Any], invoke: Callable[[], Any]
     ) -> Any:

@@ -19,9 +19,10 @@ import openai
 import pytest
 
 import retake.capture as rc
-from retake import redact, store
+from retake import redact, runner, store
 from retake.pipeline import Recorder
-from retake.schema import ModelEvent
+from retake.schema import ModelEvent, Task
+from tests.support import agents
 from tests.support.model_server import model_server
 
 KEY = redact.RedactionKey.from_text("tests-only key, not a secret")
@@ -171,3 +172,29 @@ def test_without_a_session_the_transport_only_forwards(
     before = len(seen)
     openai_call(base, rc.Transport2(), stream=False)
     assert len(seen) == before + 1
+
+
+def test_vcrpy_replays_the_recorded_model_answers_without_sending(
+    tmp_path: Path, server: tuple[str, list[dict[str, Any]]]
+) -> None:
+    base, seen = server
+    agent = "tests.support.agents:chats_through_vcrpy"
+    recorder = Recorder(tmp_path, agent=agent, release="r1", redaction=redact.Redactor(key=KEY))
+    task = Task(user_turns=("where is my order?",), metadata={"base": base})
+    with recorder.session(task) as session:
+        assert session is not None
+        session.output(agents.chats_through_vcrpy(task))
+    recorder.wait()
+    (path,) = tmp_path.glob("*.retake")
+    recorded = store.load(path)
+    sent = len(seen)
+
+    outcome = runner.replay_cassette(recorded, runner.ReplayConfig(agent=agent))
+    assert outcome.result.status == "completed", outcome.result.error
+    assert outcome.result.answer == "lookup_order,lookup_order"
+    assert len(seen) == sent  # answered from the cassette: nothing reached the server
+    assert outcome.candidate is not None
+    models = [e for e in outcome.candidate.events if isinstance(e, ModelEvent)]
+    assert len(models) == 2  # the retry was asked for (and recorded) again
+    assert [c.name for m in models for c in m.response.tool_calls] == ["lookup_order"] * 2
+    assert not outcome.result.request_drift

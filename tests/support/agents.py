@@ -77,3 +77,18 @@ def answers(task: Task) -> str:
 
 for entry in (refunds_twice, hangs, dies, phones_home, answers):
     entry.tools = [lookup_order, issue_refund]  # type: ignore[attr-defined]
+
+
+def chats_through_vcrpy(task: Task) -> str:
+    """Model calls with plain httpx, captured (and, in replay, answered) through vcrpy: the
+    same request twice, as a retry sends it."""
+    import httpx
+
+    body = {"model": "scripted-1", "messages": [{"role": "user", "content": task.prompt}]}
+    names = []
+    with rc.recording_http():
+        for _ in range(2):
+            response = httpx.post(f"{task.metadata['base']}/v1/chat/completions", json=body)
+            (call,) = response.json()["choices"][0]["message"]["tool_calls"]
+            names.append(str(call["function"]["name"]))
+    return ",".join(names)

@@ -27,7 +27,8 @@ from ._transport import AsyncTransport, AsyncTransport2, Transport, Transport2, 
 def recording_http(**vcr_options: Any) -> Iterator[None]:
     """Capture the HTTP of any library through vcrpy while the block runs.
 
-    Model calls become ``model`` events of the session active where each request is made.
+    Model calls become ``model`` events of the session active where each request is made;
+    in a replay with the recorded model, vcrpy plays the recorded answers and nothing is sent.
     ``vcr_options`` go to ``vcr.VCR`` (``ignore_hosts``, ``ignore_localhost``, ...).
     """
     from ._vcr import recording_http as through_vcr  # vcrpy loads only when it is asked for

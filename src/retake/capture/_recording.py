@@ -50,6 +50,9 @@ Emit = Callable[[Snapshot], None]
 class RecordingSession:
     """Implements the boundary protocol by calling through and emitting snapshots."""
 
+    answers_http = False
+    """Model calls are sent for real, and recorded."""
+
     def __init__(self, emit: Emit, task: Task, *, flush: Callable[[], None] | None = None) -> None:
         self._emit_to = emit
         self._flush = flush

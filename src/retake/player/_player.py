@@ -73,6 +73,11 @@ class Player:
         """Model calls past the recording's end. (How requests differ from the recorded ones
         is read off the candidate trace afterwards: see ``request_drift``.)"""
 
+    @property
+    def answers_http(self) -> bool:
+        """With the recorded model, every model call is answered from the cassette."""
+        return self.model == "recorded"
+
     # -- tools ------------------------------------------------------------------------------
 
     def _answer(self, tool: ToolInfo, arguments: dict[str, Any]) -> ToolAnswer:
