@@ -162,6 +162,9 @@ GENERATORS: dict[str, Gen] = {
         g.choice(["sk_live_", "rk_live_"]) + _r(g, ALNUM, 24)
     ),
     "jwt": lambda g: (lambda s: Plant("jwt", "secret", s, f"id_token: {s}"))(_jwt(g)),
+    "authorization": lambda g: (
+        lambda s: Plant("authorization", "secret", s, f'"authorization": "{s}"')
+    )(g.choice(["Token ", "Digest ", "ApiKey ", ""]) + _r(g, URLSAFE, 24)),
     "bearer": lambda g: (lambda s: Plant("bearer", "secret", s, f"Authorization: Bearer {s}"))(
         _r(g, URLSAFE, 20) + _r(g, string.digits, 4)
     ),
