@@ -32,13 +32,25 @@ import orjson
 from ._matching import DetectorSet
 from ._prefilter import JsonHints
 
-__all__ = ["CLEAN", "HEADER_KEYS", "Screened", "parse_json_text", "screen"]
+__all__ = [
+    "CLEAN",
+    "FORM_BODY",
+    "HEADER_KEYS",
+    "PERCENT_ESCAPE",
+    "Screened",
+    "parse_json_text",
+    "screen",
+]
 
 HEADER_KEYS = frozenset(
     {"headers", "Headers", "HEADERS", "header_map", "request_headers", "response_headers"}
 )
 """Keys whose value is an HTTP header map: vcrpy's, and a model event's ``http`` exchange."""
 URL_WITH_QUERY = re.compile(r"(?:[a-zA-Z][a-zA-Z0-9+.-]*://|/)[^\s?#]*\?[^\s#]*=[^\s]*\Z")
+FORM_BODY = re.compile(r"[\w.~%+*\[\]-]+=[^&\s]*(?:&[\w.~%+*\[\]-]+=[^&\s]*)+\Z")
+"""A form-encoded body (``a=1&b=2``): its values are decoded and read like a query's."""
+PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+"""Text with a percent-escape is also read decoded (an email in a URL path, a redirect)."""
 NOT_JSON = object()
 BROKEN = object()
 JSON_START = frozenset("{[ \t\r\n")
@@ -232,6 +244,10 @@ def screen(
                 if URL_WITH_QUERY.match(u):
                     odd.add(u)
                     dirty.add(u)  # each query value is decoded and read
+            for u in [u for u in strings if "%" in u or "&" in u]:
+                if u not in odd and (PERCENT_ESCAPE.search(u) or FORM_BODY.match(u)):
+                    odd.add(u)
+                    dirty.add(u)  # read decoded too: a value may hide behind its escapes
             todo.extend([u for u in strings if u not in odd] if odd else strings)
         if not todo and not whole:
             break

@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote, unquote, unquote_plus
 
 from ._detectors import BUILTIN_DETECTORS, Category, Detector, Match
 from ._findings import Finding, preview
@@ -27,8 +27,10 @@ from ._prefilter import JsonHints, json_hints
 from ._pseudo import Pseudonymiser
 from ._screen import (
     BROKEN,
+    FORM_BODY,
     HEADER_KEYS,
     NOT_JSON,
+    PERCENT_ESCAPE,
     URL_WITH_QUERY,
     Screened,
     decode_bytes,
@@ -486,11 +488,18 @@ class Walker:
 
     def _text_uncached(self, s: str) -> tuple[str, tuple[tuple[str, str], ...]]:
         fired: list[tuple[str, str]] = []
-        s2 = self._query(s, fired) if "?" in s and "=" in s and URL_WITH_QUERY.match(s) else s
+        s2 = s
+        if "=" in s:
+            if "?" in s and URL_WITH_QUERY.match(s):
+                s2 = self._query(s, fired)
+            elif "&" in s and FORM_BODY.match(s):
+                s2 = self._pairs(s, fired)
         # Narrowed detectors only for text that was screened; anything else meets them all.
         dset = self.dset if s2 in self._flagged else self.e.detectors
         matches = dset.find(s2)
         if not matches:
+            if "%" in s2 and PERCENT_ESCAPE.search(s2):
+                s2 = self._percent(s2, fired)
             return (s if s2 == s else s2), tuple(fired)
         out = self._replace(s2, matches, fired)
         if self.pseudo is None:
@@ -523,9 +532,24 @@ class Walker:
         parts.append(s[pos:])
         return "".join(parts)
 
+    def _percent(self, s: str, fired: list[tuple[str, str]]) -> str:
+        """Text whose decoded form holds what a detector finds: redacted decoded, encoded
+        again (characters a URL keeps as they are stay unescaped)."""
+        decoded = unquote(s)
+        matches = self.e.detectors.find(decoded) if decoded != s else []
+        if not matches:
+            return s
+        out = self._replace(decoded, matches, fired)
+        return s if self.pseudo is None else quote(out, safe="/:@?&=+,;!$'()*~#")
+
     def _query(self, url: str, fired: list[tuple[str, str]]) -> str:
         """Redact each query parameter's decoded value; leave the others byte for byte."""
         base, _, query = url.partition("?")
+        pairs = self._pairs(query, fired)
+        return url if pairs is query else f"{base}?{pairs}"
+
+    def _pairs(self, query: str, fired: list[tuple[str, str]]) -> str:
+        """``name=value&...`` with each value redacted decoded (``query`` itself if none is)."""
         out: list[str] = []
         changed = False
         for piece in query.split("&"):
@@ -569,7 +593,7 @@ class Walker:
                 out.append(f"{name}={quote(new, safe='@:<>/')}")
             else:
                 out.append(piece)
-        return f"{base}?{'&'.join(out)}" if changed else url
+        return "&".join(out) if changed else query
 
     def blob(self, b: bytes | bytearray, states: tuple[State, ...], key: str | None) -> Any:
         """Bytes: gunzip when gzip, decode as UTF-8, walk as a string, encode back."""

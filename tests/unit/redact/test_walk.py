@@ -123,6 +123,28 @@ def test_query_strings() -> None:
     assert redact(out) == out
 
 
+def test_form_encoded_bodies_and_percent_encoded_text() -> None:
+    """Secrets in an OAuth token request body, and personal data percent-encoded in a path or
+    an encoded redirect, are found in their decoded form and replaced in place."""
+    refresh = "1//0gAbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+    form = f"grant_type=refresh_token&refresh_token={refresh.replace('/', '%2F')}&scope=read"
+    out = redact({"body": form})["body"]
+    assert "0gAbCdEfGhIjKlMnOp" not in out
+    assert out.startswith("grant_type=refresh_token&refresh_token=") and out.endswith("&scope=read")
+    login = redact({"body": "username=mia.li3818%40example.com&remember=1"})["body"]
+    assert "mia.li3818" not in login and login.endswith("&remember=1")
+    url = "https://crm.example.com/users/mia.li3818%40example.com/orders"
+    path = redact({"url": url})["url"]
+    assert "mia.li3818" not in path and path.startswith("https://crm.example.com/users/")
+    encoded = "https%3A%2F%2Fapp%3Ahunter2pass9%40db.internal%2Fx"
+    assert "hunter2pass9" not in redact({"next": encoded})["next"]
+    for value in (form, url, encoded):
+        assert [f.detector for f in scan({"v": value})], value  # the scan reads them decoded
+    for plain in ("a=1&b=2", "50% off", "https://example.com/search?q=refund%20policy"):
+        assert redact({"v": plain}) == {"v": plain}
+    assert redact(out) == out and redact(path) == path  # redacting again changes nothing
+
+
 def test_secret_fields() -> None:
     value = {
         "password": "hunter2",
