@@ -196,3 +196,40 @@ def test_imported_traces_get_their_write_tools_from_the_diff_config(tmp_path: Pa
     assert bad.exit_code == 2
     said = " ".join(bad.output.split())
     assert str(settings) in said and "line 1" in said and "not a regular expression" in said
+
+
+def test_the_terminal_view_marks_the_divergent_field_and_says_why_noise_was_suppressed() -> None:
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from retake.report import diff_view
+    from retake.schema import CassetteHeader, UserEvent
+
+    header = CassetteHeader(
+        session_id="s", agent="a:b", release="1", recorded_at=datetime(2026, 11, 27, tzinfo=UTC)
+    )
+
+    def trace(order: str, greeting: str) -> Cassette:
+        return Cassette(
+            header=header,
+            events=(
+                UserEvent(seq=0, text=greeting),
+                ToolCallEvent(
+                    seq=1, call_id="c1", tool="lookup_order", arguments={"order_id": order}
+                ),
+            ),
+        )
+
+    recorded = trace("A-1042", "Where is my order, please?")
+    candidate = trace("B-7731", "Where is my order please?")
+    report = diff(recorded, candidate)
+    console = Console(record=True, width=200, color_system="standard", force_terminal=True)
+    console.print(diff_view(report, recorded, candidate))
+    text = console.export_text(styles=True, clear=False)
+    # the changed value sits in a marked span (black on yellow) on each side
+    assert "\x1b[1;30;43mB-7731\x1b[0m" in text and "\x1b[1;30;43mA-1042\x1b[0m" in text
+    plain = console.export_text()
+    assert "noise (suppressed): text: text_similarity, texts 0.98 similar" in " ".join(
+        plain.split()
+    )

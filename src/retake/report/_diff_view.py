@@ -21,7 +21,11 @@ _SEVERITY_STYLE = {
 }
 
 
-def _side(event: Event | None, width: int) -> Text:
+_CHANGED = "bold black on yellow"
+"""How a divergent field's name and value are marked in the two side columns."""
+
+
+def _side(event: Event | None, width: int, marks: Sequence[str] = ()) -> Text:
     if event is None:
         return Text("—", style="dim")
     tool, detail, status = event_summary(event, width)
@@ -30,8 +34,26 @@ def _side(event: Event | None, width: int) -> Text:
     if status:
         text.append(f" [{status}]")
     if detail:
-        text.append("\n" + detail, style="default")
+        shown = Text("\n" + detail, style="default")
+        shown.highlight_words(marks, _CHANGED)
+        text.append_text(shown)
     return text
+
+
+def _marks(found: Sequence[Divergence], side: str) -> list[str]:
+    """What to mark on one side: the changed fields' names and their values there."""
+    words: set[str] = set()
+    for d in found:
+        for change in d.changes:
+            leaf = change.path.rsplit(".", 1)[-1].split("[", 1)[0]
+            if leaf:
+                words.add(f'"{leaf}"')
+            value = change.recorded if side == "recorded" else change.candidate
+            if isinstance(value, str) and len(value) >= 2:
+                words.add(value.removesuffix("\u2026"))
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                words.add(str(value))
+    return sorted(words, key=len, reverse=True)
 
 
 def diff_view(
@@ -52,7 +74,10 @@ def diff_view(
             by_cand.setdefault(d.candidate, []).append(d)
         elif d.recorded is not None:
             by_rec.setdefault(d.recorded, []).append(d)
-    noisy = {(s.recorded, s.candidate) for s in report.suppressed}
+    noisy: dict[tuple[int | None, int | None], list[str]] = {}
+    for s in report.suppressed:
+        why = f"{s.path}: " if s.path else ""
+        noisy.setdefault((s.recorded, s.candidate), []).append(f"{why}{s.rule}, {s.reason}")
     table = Table(title="recorded vs candidate, step by step", expand=True, show_lines=True)
     table.add_column("recorded", ratio=2)
     table.add_column("candidate", ratio=2)
@@ -79,14 +104,21 @@ def diff_view(
             for change in d.changes:
                 if change.summary not in d.summary:
                     cell.append(f"  {change.summary}\n", style="magenta")
-        if is_noise and not found:
-            cell.append("noise (suppressed)", style="dim")
+        if is_noise:
+            for reason in noisy[(r, c)]:
+                cell.append(f"noise (suppressed): {reason}\n", style="dim")
         if explain:
             cell.append(f"\n{explain[i]}", style="dim italic")
+        cell.rstrip()
         a = None if r is None else recorded.events[r]
         b = None if c is None else candidate.events[c]
         style = "dim" if is_noise and not found else None
-        table.add_row(_side(a, width), _side(b, width), cell, style=style)
+        table.add_row(
+            _side(a, width, _marks(found, "recorded")),
+            _side(b, width, _marks(found, "candidate")),
+            cell,
+            style=style,
+        )
     return Group(_header(report), table, _footer(report))
 
 
