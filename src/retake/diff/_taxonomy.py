@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from retake._canary import carries
 from retake.schema import Effect, Event, Severity, ToolSpec, WiringChange
 
 from ._align import Alignment, call_groups, canonical, tool_of
@@ -402,7 +403,7 @@ class Classifier:
             r = self.al.cand_to_rec[c]
             before = "" if r is None else canonical(self.rec[r].model_dump(mode="json"))
             for canary in self.canaries:
-                if canary in text and canary not in before:
+                if carries(text, canary) and not carries(before, canary):
                     tool = tool_of(e)
                     summary = f"canary {canary!r} leaves through {where}"
                     self.add(Finding("canary_leaked", "critical", r, c, tool, summary))

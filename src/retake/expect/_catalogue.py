@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from retake._canary import carries
 from retake.schema import (
     Cassette,
     ModelEvent,
@@ -222,7 +223,7 @@ def max_retries(trace: Trace, params: dict[str, Any]) -> Verdict:
 
 
 def _mentions(value: Any, token: str) -> bool:
-    return token in json.dumps(value, default=repr)
+    return carries(json.dumps(value, default=repr), token)
 
 
 def canary_not_leaked(trace: Trace, params: dict[str, Any]) -> Verdict:
@@ -245,7 +246,7 @@ def canary_not_leaked(trace: Trace, params: dict[str, Any]) -> Verdict:
         ):
             leak = "a tool call the model asked for"
         elif isinstance(event, OutputEvent) and any(
-            c in event.text or _mentions(event.data, c) for c in canaries
+            carries(event.text, c) or _mentions(event.data, c) for c in canaries
         ):
             leak = "the answer"
         if leak is not None:

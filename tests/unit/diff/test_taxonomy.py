@@ -3,6 +3,10 @@ too late, canaries leaving; and the noise model's rules."""
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Callable
+from urllib.parse import quote
+
 import pytest
 
 from retake.diff import DiffError, diff, learn_noise
@@ -52,6 +56,27 @@ def test_a_canary_leaving_through_an_argument_or_the_answer_is_critical() -> Non
     leaks = report.of_kind("canary_leaked")
     assert [(d.candidate, d.severity) for d in leaks] == [(0, "critical"), (1, "critical")]
     assert not diff(recorded, candidate).of_kind("canary_leaked")
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        str.lower,
+        lambda c: quote(f"note={c}", safe=""),
+        lambda c: base64.b64encode(f"ticket: {c} (urgent)".encode()).decode(),
+        lambda c: base64.urlsafe_b64encode(f"x{c}".encode()).decode(),
+        lambda c: c.encode().hex(),
+    ],
+    ids=["re-cased", "url-encoded", "base64", "base64-urlsafe", "hex"],
+)
+def test_a_canary_leaving_encoded_is_critical_too(encode: Callable[[str], str]) -> None:
+    canary = "CANARY-7f3a9k2x"
+    recorded = trace(call("c1", "send_email", body="hello"), output("fine"))
+    candidate = trace(call("c1", "send_email", body=f"hello {encode(canary)}"), output("fine"))
+    (leak,) = diff(recorded, candidate, canaries=(canary,)).of_kind("canary_leaked")
+    assert (leak.candidate, leak.severity) == (0, "critical")
+    harmless = trace(call("c1", "send_email", body=f"hello {encode('other-token-123')}"))
+    assert not diff(recorded, harmless, canaries=(canary,)).of_kind("canary_leaked")
 
 
 def test_wiring_drift_comes_first() -> None:
