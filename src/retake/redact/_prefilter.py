@@ -256,9 +256,10 @@ def build(detectors: tuple[Detector, ...]) -> Prefilter | None:
 class JsonHints:
     """Whether JSON text, read as it is, may hold something besides detector matches that the
     walk must act on: a key naming a header map or a secret field, a URL with a query string,
-    or a string that is JSON text itself. Text with none of these, in which no detector may
-    match either, is clean without looking at its values one by one (valid only for JSON text
-    without a backslash, whose strings stand in it character for character)."""
+    a percent-escape or a form-encoded body (both read decoded), or a string that is JSON text
+    itself. Text with none of these, in which no detector may match either, is clean without
+    looking at its values one by one (valid only for JSON text without a backslash, whose
+    strings stand in it character for character)."""
 
     def __init__(self, secret_fields: tuple[str, ...], header_keys: frozenset[str]) -> None:
         space = space_class()
@@ -270,6 +271,9 @@ class JsonHints:
         exprs.append('"(?:' + "|".join(spell_literal(h, False) for h in sorted(header_keys)) + ')"')
         exprs.append('\\x{3f}[^"]*\\x{3d}')  # "?" then "=" in one string
         exprs.append(f'"{space}*[\\x{{5b}}\\x{{7b}}]')  # a string that starts like JSON
+        exprs.append("\\x{25}[0-9A-Fa-f]{2}")  # a percent-escape: the value is read decoded
+        # a string that starts like a form-encoded body, "name=value&..."
+        exprs.append('"[A-Za-z0-9_.~+*\\x{25}\\x{5b}\\x{5d}-]+\\x{3d}[^"&\\s]*&')
         self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         self.db.compile(
             expressions=[e.encode() for e in exprs],

@@ -13,10 +13,11 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import string
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, unquote, unquote_plus
+from urllib.parse import quote, unquote_plus
 
 from ._detectors import BUILTIN_DETECTORS, Category, Detector, Match
 from ._findings import Finding, preview
@@ -114,6 +115,29 @@ class Tally:
 
 def _norm_key(key: str) -> str:
     return key.lower().replace("-", "").replace("_", "").replace(" ", "")
+
+
+_ESCAPED_RUN = re.compile(r"[^\s\"'<>]*%[0-7][0-9A-Fa-f][^\s\"'<>]*")
+"""A run of text without spaces, quotes or angle brackets that holds an ASCII escape."""
+
+
+def _decode_ascii_escapes(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """``text`` with its ASCII percent-escapes decoded, and for each character of the result
+    where it stands in ``text``. Other escapes (UTF-8 bytes) stay as they are."""
+    out: list[str] = []
+    spans: list[tuple[int, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        code = text[i + 1 : i + 3] if text[i] == "%" else ""
+        if len(code) == 2 and code[0] in "01234567" and code[1] in string.hexdigits:
+            out.append(chr(int(code, 16)))
+            spans.append((i, i + 3))
+            i += 3
+        else:
+            out.append(text[i])
+            spans.append((i, i + 1))
+            i += 1
+    return "".join(out), spans
 
 
 class Walker:
@@ -494,12 +518,12 @@ class Walker:
                 s2 = self._query(s, fired)
             elif "&" in s and FORM_BODY.match(s):
                 s2 = self._pairs(s, fired)
+        if "%" in s2 and PERCENT_ESCAPE.search(s2):
+            s2 = self._percent(s2, fired)
         # Narrowed detectors only for text that was screened; anything else meets them all.
         dset = self.dset if s2 in self._flagged else self.e.detectors
         matches = dset.find(s2)
         if not matches:
-            if "%" in s2 and PERCENT_ESCAPE.search(s2):
-                s2 = self._percent(s2, fired)
             return (s if s2 == s else s2), tuple(fired)
         out = self._replace(s2, matches, fired)
         if self.pseudo is None:
@@ -533,14 +557,26 @@ class Walker:
         return "".join(parts)
 
     def _percent(self, s: str, fired: list[tuple[str, str]]) -> str:
-        """Text whose decoded form holds what a detector finds: redacted decoded, encoded
-        again (characters a URL keeps as they are stay unescaped)."""
-        decoded = unquote(s)
-        matches = self.e.detectors.find(decoded) if decoded != s else []
-        if not matches:
+        """Each run of ``s`` with percent-escapes (a URL, an encoded redirect) read decoded:
+        what a detector finds there is replaced where it stands in the encoded text, and every
+        other character stays as it was (so a second pass finds nothing new)."""
+        pieces: list[str] = []
+        pos = 0
+        for run in _ESCAPED_RUN.finditer(s):
+            decoded, spans = _decode_ascii_escapes(run.group())
+            matches = self.e.detectors.find(decoded) if len(spans) < len(run.group()) else []
+            for m in matches:
+                found = decoded[m.start : m.end]
+                fired.append((m.detector.name, preview(found)))
+                if self.pseudo is not None:
+                    start = run.start() + spans[m.start][0]
+                    pieces.append(s[pos:start])
+                    pieces.append(self.pseudo.token(m.detector.token, m.detector.name, found))
+                    pos = run.start() + spans[m.end - 1][1]
+        if not pieces:
             return s
-        out = self._replace(decoded, matches, fired)
-        return s if self.pseudo is None else quote(out, safe="/:@?&=+,;!$'()*~#")
+        pieces.append(s[pos:])
+        return "".join(pieces)
 
     def _query(self, url: str, fired: list[tuple[str, str]]) -> str:
         """Redact each query parameter's decoded value; leave the others byte for byte."""

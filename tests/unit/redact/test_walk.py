@@ -145,6 +145,46 @@ def test_form_encoded_bodies_and_percent_encoded_text() -> None:
     assert redact(out) == out and redact(path) == path  # redacting again changes nothing
 
 
+@pytest.mark.parametrize(
+    "text, secret, kept",
+    [
+        # a plain email and an encoded one in the same text: both go
+        (
+            "I'm bob@example.org; see https://crm.example.com/u/mia.li3818%40example.com",
+            "mia.li",
+            "; see https://crm.example.com/u/",
+        ),
+        # an encoded "?" and "=" around a password: only the password is replaced
+        ("/cb%3Fpassword%3Dhunter2xyz", "hunter2xyz", "/cb%3Fpassword%3D"),
+        # free text around an encoded value keeps its spaces and accents
+        (
+            "Your page, café: https://crm.example.com/u/mia.li3818%40example.com/orders",
+            "mia.li",
+            "Your page, café: https://crm.example.com/u/",
+        ),
+    ],
+)
+def test_encoded_values_are_replaced_in_place(text: str, secret: str, kept: str) -> None:
+    out = redact({"v": text})["v"]
+    assert secret not in out and "bob@example.org" not in out
+    assert kept in out  # what surrounds the value is not re-encoded
+    assert redact({"v": out})["v"] == out  # and a second pass finds nothing more
+    assert scan({"v": out}) == []
+
+
+def test_encoded_values_inside_json_text_are_read_too() -> None:
+    """A tool result sent on as JSON text: its encoded values are decoded like any other."""
+    output = {
+        "crm_link": "/users/mia.li3818%40example.com/orders",
+        "login_body": "grant_type=refresh_token&refresh_token=8f3kQ2mZ9xL4vT7wR1pN5sJ0",
+    }
+    text = json.dumps(output)
+    assert {f.detector for f in scan({"content": text})} >= {"email", "secret_query"}
+    out = redact({"content": text})["content"]
+    assert "mia.li3818" not in out and "8f3kQ2mZ9xL4vT7wR1pN5sJ0" not in out
+    assert json.loads(out)["login_body"].startswith("grant_type=refresh_token&refresh_token=")
+
+
 def test_secret_fields() -> None:
     value = {
         "password": "hunter2",
