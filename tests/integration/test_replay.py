@@ -229,6 +229,22 @@ def test_datagrams_and_host_name_lookups_are_refused_during_replay() -> None:
             udp.sendto(b"x", ("127.0.0.1", 9))
         with player.network_guard(allow_loopback=False), pytest.raises(socket.gaierror):
             socket.getaddrinfo("localhost", 9)
+        # a socket given a host name would resolve it in C before any audit event: the name
+        # is refused first, so no DNS query leaves either
+        tcp = socket.socket()
+        try:
+            with player.network_guard(allow_loopback=True):
+                for send in (
+                    lambda: tcp.connect(("leak-connect.example.com", 80)),
+                    lambda: tcp.connect_ex(("leak-connect.example.com", 80)),
+                    lambda: udp.sendto(b"x", ("leak-sendto.example.com", 53)),
+                    lambda: udp.sendto(b"x", 0, ("leak-sendto.example.com", 53)),
+                    lambda: socket.getnameinfo(("192.0.2.77", 80), 0),
+                ):
+                    with pytest.raises(socket.gaierror, match="retake replay refused to look up"):
+                        send()
+        finally:
+            tcp.close()
     finally:
         udp.close()
 
