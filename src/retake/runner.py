@@ -141,16 +141,26 @@ def _deadline(seconds: float | None) -> Iterator[None]:
         yield
         return
 
+    ended = False
+
     def expire(signum: int, frame: Any) -> None:
-        raise SessionTimeout(f"the session ran longer than {seconds:g} s")
+        if not ended:
+            raise SessionTimeout(f"the session ran longer than {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds, _AGAIN)  # type: ignore[arg-type]
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        # The timer repeats: it must be disarmed even if it fires while this block runs.
+        while True:
+            try:
+                ended = True
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+                break
+            except SessionTimeout:
+                continue
 
 
 _entrypoints: dict[str, Callable[[Task], Any]] = {}

@@ -61,6 +61,15 @@ def _body(raw: Any) -> bytes:
     return bytes(raw)
 
 
+def _call(request: Any) -> HttpCall:
+    return HttpCall(
+        method=request.method,
+        url=request.uri,
+        headers=_headers(request.headers),
+        body=_body(request.body),
+    )
+
+
 def _stash_request(request: Any) -> Any:
     _pending.set(request)
     return request
@@ -71,12 +80,7 @@ def _hand_over(response: dict[str, Any]) -> dict[str, Any]:
     session = active()
     if request is None or session is None:
         return response
-    call = HttpCall(
-        method=request.method,
-        url=request.uri,
-        headers=_headers(request.headers),
-        body=_body(request.body),
-    )
+    call = _call(request)
     status = response.get("status", {})
     answer = HttpAnswer(
         status=int(status.get("code", 200)) if isinstance(status, dict) else int(status),
@@ -91,15 +95,6 @@ def _hand_over(response: dict[str, Any]) -> dict[str, Any]:
     for _ in recorded.stream:  # type: ignore[union-attr]  # consuming it records the exchange
         pass
     return response
-
-
-def _call(request: Any) -> HttpCall:
-    return HttpCall(
-        method=request.method,
-        url=request.uri,
-        headers=_headers(request.headers),
-        body=_body(request.body),
-    )
 
 
 def _unsent() -> HttpAnswer:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from fnmatch import fnmatchcase
-from functools import cached_property
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -59,10 +59,6 @@ class DiffConfig(BaseModel):
                 raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from exc
         return value
 
-    @cached_property
-    def _patterns(self) -> tuple[re.Pattern[str], ...]:
-        return tuple(re.compile(p) for p in self.ignore_values)
-
     def ignored_path(self, kind: str, path: str) -> str | None:
         """The glob that ignores ``path`` of an event of ``kind``, if one does."""
         for glob in self.ignore_paths:
@@ -74,8 +70,14 @@ class DiffConfig(BaseModel):
     def normalise(self, text: str) -> tuple[str, str | None]:
         """``text`` with the ignored parts masked, and the first regex that masked any."""
         hit: str | None = None
-        for pattern in self._patterns:
+        for pattern in _compiled(self.ignore_values):
             text, n = pattern.subn("\u2026", text)
             if n and hit is None:
                 hit = pattern.pattern
         return text, hit
+
+
+@lru_cache(maxsize=64)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """The ``ignore_values`` regexes, compiled once per distinct tuple."""
+    return tuple(re.compile(p) for p in patterns)

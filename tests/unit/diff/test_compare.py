@@ -74,3 +74,10 @@ def test_lists_that_change_length_are_diffed_item_by_item() -> None:
 def test_an_out_of_range_threshold_is_refused() -> None:
     with pytest.raises(ValueError, match=r"text_threshold=1\.5"):
         DiffConfig(text_threshold=1.5)
+
+
+def test_a_copied_config_uses_its_own_regexes() -> None:
+    config = DiffConfig(ignore_values=(r"RF-[0-9]+",))
+    assert config.normalise("refund RF-123") == ("refund \u2026", r"RF-[0-9]+")
+    copied = config.model_copy(update={"ignore_values": (r"refund",)})
+    assert copied.normalise("refund RF-123") == ("\u2026 RF-123", "refund")

@@ -62,7 +62,7 @@ def test_a_canary_leaving_through_an_argument_or_the_answer_is_critical() -> Non
     "encode",
     [
         str.lower,
-        lambda c: quote(f"note={c}", safe=""),
+        lambda c: "note=" + quote(c, safe=""),
         lambda c: base64.b64encode(f"ticket: {c} (urgent)".encode()).decode(),
         lambda c: base64.urlsafe_b64encode(f"x{c}".encode()).decode(),
         lambda c: c.encode().hex(),
@@ -70,7 +70,7 @@ def test_a_canary_leaving_through_an_argument_or_the_answer_is_critical() -> Non
     ids=["re-cased", "url-encoded", "base64", "base64-urlsafe", "hex"],
 )
 def test_a_canary_leaving_encoded_is_critical_too(encode: Callable[[str], str]) -> None:
-    canary = "CANARY-7f3a9k2x"
+    canary = "CANARY:7f3a/9k2x"  # ":" and "/" are escaped by URL encoding
     recorded = trace(call("c1", "send_email", body="hello"), output("fine"))
     candidate = trace(call("c1", "send_email", body=f"hello {encode(canary)}"), output("fine"))
     (leak,) = diff(recorded, candidate, canaries=(canary,)).of_kind("canary_leaked")
