@@ -273,7 +273,7 @@ class JsonHints:
         exprs.append(f'"{space}*[\\x{{5b}}\\x{{7b}}]')  # a string that starts like JSON
         exprs.append("\\x{25}[0-9A-Fa-f]{2}")  # a percent-escape: the value is read decoded
         # a string that starts like a form-encoded body, "name=value&..."
-        exprs.append('"[A-Za-z0-9_.~+*\\x{25}\\x{5b}\\x{5d}-]+\\x{3d}[^"&\\s]*&')
+        exprs.append('"[^"&\\x{3d}\\s\\\\]+\\x{3d}[^"&\\s]*&')
         self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         self.db.compile(
             expressions=[e.encode() for e in exprs],

@@ -117,8 +117,9 @@ def _norm_key(key: str) -> str:
     return key.lower().replace("-", "").replace("_", "").replace(" ", "")
 
 
-_ESCAPED_RUN = re.compile(r"[^\s\"'<>]*%[0-7][0-9A-Fa-f][^\s\"'<>]*")
-"""A run of text without spaces, quotes or angle brackets that holds an ASCII escape."""
+_RUN = re.compile(r"[^\s\"'<>]+")
+"""A run of text without spaces, quotes or angle brackets: a URL, a form value."""
+_ASCII_ESCAPE = re.compile(r"%[0-7][0-9A-Fa-f]")
 
 
 def _decode_ascii_escapes(text: str) -> tuple[str, list[tuple[int, int]]]:
@@ -532,10 +533,12 @@ class Walker:
         # a detector reads as new (a card number across the boundary). Redact until nothing
         # fires, so the output scans clean and redacting it again changes nothing.
         for _ in range(_MAX_ROUNDS):
-            again = self.e.detectors.find(out)
-            if not again:
+            # A token can also complete a percent-escape with the character before it.
+            settled = self._percent(out, fired) if "%" in out else out
+            again = self.e.detectors.find(settled)
+            if not again and settled == out:
                 return out, tuple(fired)
-            out = self._replace(out, again, fired)
+            out = self._replace(settled, again, fired) if again else settled
         fired.append(("unsettled_text", preview(s)))
         self.tally.masked_whole.append(f"{self.where()} (unsettled_text)")
         return self.pseudo.token("secret", "text", s), tuple(fired)
@@ -557,22 +560,31 @@ class Walker:
         return "".join(parts)
 
     def _percent(self, s: str, fired: list[tuple[str, str]]) -> str:
-        """Each run of ``s`` with percent-escapes (a URL, an encoded redirect) read decoded:
-        what a detector finds there is replaced where it stands in the encoded text, and every
-        other character stays as it was (so a second pass finds nothing new)."""
+        """Each run of ``s`` with ASCII percent-escapes (a URL, an encoded redirect) read
+        decoded: what a detector finds there, spelled with an escape, is replaced where it
+        stands in the encoded text, and every other character stays as it was. (What the
+        detectors find in the encoded text, in the same place, is left to them.)"""
+        if not _ASCII_ESCAPE.search(s):
+            return s
         pieces: list[str] = []
         pos = 0
-        for run in _ESCAPED_RUN.finditer(s):
-            decoded, spans = _decode_ascii_escapes(run.group())
-            matches = self.e.detectors.find(decoded) if len(spans) < len(run.group()) else []
+        for run in _RUN.finditer(s):
+            text = run.group()
+            if "%" not in text or not _ASCII_ESCAPE.search(text):
+                continue
+            decoded, spans = _decode_ascii_escapes(text)
+            matches = self.e.detectors.find(decoded)
+            plain = {(m.start, m.end) for m in self.e.detectors.find(text)} if matches else set()
             for m in matches:
+                start, end = spans[m.start][0], spans[m.end - 1][1]
+                if (start, end) in plain:
+                    continue  # the detectors on the text itself find it where it stands
                 found = decoded[m.start : m.end]
                 fired.append((m.detector.name, preview(found)))
                 if self.pseudo is not None:
-                    start = run.start() + spans[m.start][0]
-                    pieces.append(s[pos:start])
+                    pieces.append(s[pos : run.start() + start])
                     pieces.append(self.pseudo.token(m.detector.token, m.detector.name, found))
-                    pos = run.start() + spans[m.end - 1][1]
+                    pos = run.start() + end
         if not pieces:
             return s
         pieces.append(s[pos:])

@@ -172,6 +172,23 @@ def test_encoded_values_are_replaced_in_place(text: str, secret: str, kept: str)
     assert scan({"v": out}) == []
 
 
+def test_encoded_text_edge_cases() -> None:
+    # a plain match inside a run with an escape is found once, by the text's own detectors
+    assert [f.detector for f in scan({"v": "see bob@example.org/x%20y"})] == ["email"]
+    # a token that completes an escape with the "%" before it settles in one pass
+    once = redact({"v": "%344088950679138985 y"})["v"]
+    assert redact({"v": once})["v"] == once and scan({"v": once}) == []
+    # a form body whose first name is not ASCII, sent on inside JSON text
+    text = json.dumps({"b": "näme=1&refresh_token=8f3kQ2mZ9xL4vT7wR1pN5sJ0"}, ensure_ascii=False)
+    assert "8f3kQ2mZ9xL4vT7wR1pN5sJ0" not in redact({"content": text})["content"]
+
+
+def test_long_runs_of_non_ascii_escapes_are_left_as_they_are() -> None:
+    """Percent-encoded Cyrillic in a long URL has no ASCII escape: nothing to decode."""
+    run = "/search/" + "%D0%B4" * 8000
+    assert redact({"v": run + " " + run})["v"] == run + " " + run
+
+
 def test_encoded_values_inside_json_text_are_read_too() -> None:
     """A tool result sent on as JSON text: its encoded values are decoded like any other."""
     output = {
