@@ -239,10 +239,13 @@ def test_datagrams_and_host_name_lookups_are_refused_during_replay() -> None:
                     lambda: tcp.connect_ex(("leak-connect.example.com", 80)),
                     lambda: udp.sendto(b"x", ("leak-sendto.example.com", 53)),
                     lambda: udp.sendto(b"x", 0, ("leak-sendto.example.com", 53)),
+                    lambda: udp.sendmsg([b"x"], [], 0, ("leak-sendmsg.example.com", 53)),
                     lambda: socket.getnameinfo(("192.0.2.77", 80), 0),
                 ):
                     with pytest.raises(socket.gaierror, match="retake replay refused to look up"):
                         send()
+                with pytest.raises(TypeError):
+                    udp.sendto()  # type: ignore[call-overload]  # the socket's own error
         finally:
             tcp.close()
     finally:

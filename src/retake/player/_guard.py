@@ -4,10 +4,10 @@ A Python audit hook sees every ``socket.connect``, every datagram sent to an add
 (``sendto``, ``sendmsg``) and every host name looked up (``getaddrinfo``, ``gethostbyname``,
 and the reverse lookups): a DNS query carries the name out. A socket given a host name rather
 than an address resolves it in C before its audit event, so the socket's ``connect``,
-``connect_ex`` and ``sendto`` are also wrapped, to refuse a name first. While a guard is up,
-any of these for another address raises an ``OSError`` (``ConnectionRefusedError``, or
-``socket.gaierror`` for a lookup) before a packet is sent. Audit hooks cannot be removed, so
-one is installed once and does nothing while no guard is up.
+``connect_ex``, ``sendto`` and ``sendmsg`` are also wrapped, to refuse a name first. While a
+guard is up, any of these for another address raises an ``OSError``
+(``ConnectionRefusedError``, or ``socket.gaierror`` for a lookup) before a packet is sent.
+Audit hooks cannot be removed, so one is installed once and does nothing while no guard is up.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def _wrap(method: str, position: int) -> None:
     original = getattr(socket.socket, method)
 
     def guarded(self: socket.socket, *args: Any) -> Any:
-        if _guards and len(args) > position:
+        if _guards and args and len(args) > position:
             name = _named(args[position] if position >= 0 else args[-1])
             if name is not None:
                 _refuse_lookup(name)
@@ -126,6 +126,7 @@ def network_guard(*, allow_loopback: bool) -> Iterator[None]:
             _wrap("connect", 0)
             _wrap("connect_ex", 0)
             _wrap("sendto", -1)  # sendto(data, address) or sendto(data, flags, address)
+            _wrap("sendmsg", 3)  # sendmsg(buffers, ancdata, flags, address)
             _installed = True
         _guards.append(allow_loopback)
     try:
