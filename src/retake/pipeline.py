@@ -435,6 +435,19 @@ def import_paths(
     return ImportReport(tuple(results))
 
 
+def save_redacted(
+    cassette: Cassette, target: Path, redactor: redact.Redactor, *, overwrite: bool = False
+) -> Cassette:
+    """Write a cassette that was not recorded through a writer (an import, a replay's
+    candidate, a re-redaction) as a recording is written: redacted, and refused by the leak
+    scan if a detector still fires on it, in which case nothing is written. Returns what was
+    written."""
+    redacted = redact.redact_cassette(cassette, redactor)
+    redact.assert_no_leaks(redacted, policy=redactor.policy)
+    store.save(redacted, target, overwrite=overwrite)
+    return redacted
+
+
 def _store_imported(
     imported: importers.Imported,
     out: Path,
@@ -454,10 +467,10 @@ def _store_imported(
         if name != cassette.header.session_id:
             header = cassette.header.model_copy(update={"session_id": name})
             cassette = cassette.model_copy(update={"header": header})
+        target = out / f"{name}{store.SUFFIX}"
         try:
-            redacted = redact.redact_cassette(cassette, redactor)
-            redact.assert_no_leaks(redacted, policy=redactor.policy)
-            written.append(store.save(redacted, out / f"{name}{store.SUFFIX}", overwrite=overwrite))
+            redacted = save_redacted(cassette, target, redactor, overwrite=overwrite)
+            written.append(target)
         except RetakeError as exc:
             skipped.append(
                 importers.Skipped(str(imported.file), f"session {name}", f"not stored: {exc}")

@@ -27,7 +27,7 @@ from typing import Any
 
 from retake import capture, diff, expect, mutate, player, redact, report, store
 from retake.errors import InputFileError, RetakeError
-from retake.pipeline import load_entrypoint
+from retake.pipeline import load_entrypoint, save_redacted
 from retake.schema import (
     Cassette,
     CassetteHeader,
@@ -259,7 +259,10 @@ def replay_cassette(
         stem = Path(source).name.removesuffix(store.SUFFIX) if source else header.session_id
         target = config.out / f"{stem}.trial-{trial}{store.SUFFIX}"
         try:
-            written = str(_save_redacted(candidate, target, config.redaction))
+            config.out.mkdir(parents=True, exist_ok=True)
+            redactor = redact.Redactor(config.redaction)
+            save_redacted(candidate, target, redactor, overwrite=True)
+            written = str(target)
         except RetakeError as exc:
             note = f"the candidate trace was not written: {exc}"
             error = note if error is None else f"{error}; {note}"
@@ -298,18 +301,6 @@ def replay_cassette(
         seconds=round(time.perf_counter() - started, 6),
     )
     return ReplayOutcome(result, candidate)
-
-
-def _save_redacted(
-    candidate: Cassette, target: Path, policy: redact.RedactionPolicy | None
-) -> Path:
-    """Write a candidate as a recording is written: redacted, and refused by the leak scan
-    if a detector still fires on it (nothing is written then)."""
-    redactor = redact.Redactor(policy)
-    redacted = redact.redact_cassette(candidate, redactor)
-    redact.assert_no_leaks(redacted, policy=redactor.policy)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return store.save(redacted, target, overwrite=True)
 
 
 def _locate_unmatched(

@@ -133,9 +133,8 @@ def redact_command(
     with user_errors():
         cassette = store.load(source)
         policy = redaction_policy(policy_file, key_file)
-        redactor = redact.Redactor(policy)
-        redacted = redact.redact_cassette(cassette, redactor)
-        redact.assert_no_leaks(redacted, policy=redactor.policy)
-        store.save(redacted, target, overwrite=overwrite)
+        redacted = pipeline.save_redacted(
+            cassette, target, redact.Redactor(policy), overwrite=overwrite
+        )
     counts = ", ".join(f"{k}: {v}" for k, v in redacted.header.redaction.counts.items()) or "none"
     console.print(f"wrote {target} (replaced: {counts})", highlight=False)
