@@ -28,9 +28,10 @@ from typing import Any
 
 from retake.schema import Event, PairingMethod
 
-from ._compare import INSTRUCTION_ROLES
+from ._compare import INSTRUCTION_ROLES, projection, system_prompt
+from ._rules import IGNORED_RULES
 
-_CALL_KINDS = frozenset({"tool_call", "permission", "tool_result", "note"})
+CALL_KINDS = frozenset({"tool_call", "permission", "tool_result", "note"})
 
 
 TOOL_KINDS = frozenset({"tool_call", "permission", "tool_result"})
@@ -43,7 +44,7 @@ def tool_of(event: Event) -> str | None:
 
 def call_id_of(event: Event) -> str | None:
     """The call id an event carries, if any."""
-    return event.call_id if event.kind in _CALL_KINDS else None  # type: ignore[union-attr]
+    return event.call_id if event.kind in CALL_KINDS else None  # type: ignore[union-attr]
 
 
 def signature(event: Event) -> str:
@@ -108,7 +109,7 @@ def _by_call_id(al: Alignment, rec: Sequence[Event], cand: Sequence[Event], star
         found: dict[tuple[str, str], list[int]] = defaultdict(list)
         for i in range(start, len(events)):
             e = events[i]
-            if e.kind in _CALL_KINDS:
+            if e.kind in CALL_KINDS:
                 cid = e.call_id  # type: ignore[union-attr]
                 if cid is not None:
                     found[(e.kind, cid)].append(i)
@@ -303,40 +304,153 @@ def _same_models(xs: Sequence[Any], ys: Sequence[Any]) -> bool:
     return all(p.__dict__ == q.__dict__ for p, q in zip(xs, ys, strict=True))
 
 
-def common_prefix(rec: Sequence[Event], cand: Sequence[Event]) -> int:
-    """How many leading events the two traces share exactly: the identical-trace fast path.
+def count_ignored(a: Event, b: Event, ignored: dict[str, int], *, renamed: bool) -> None:
+    """Count, by rule, the fields of two paired events that the named rules leave out
+    (``renamed``: their call ids differ)."""
+    if a.t != b.t:
+        ignored["timestamps"] += 1
+    if renamed:
+        ignored["ids"] += 1
+    kind = a.kind
+    if kind == "tool_result" and a.duration != b.duration:  # type: ignore[union-attr]
+        ignored["durations"] += 1
+    elif kind == "model" and b.kind == "model":
+        u, v = a.response.usage, b.response.usage  # type: ignore[union-attr]
+        if (u and u.__dict__) != (v and v.__dict__):  # __dict__: pydantic's == is slow
+            ignored["usage"] += 1
+        if a.http != b.http:  # type: ignore[union-attr]
+            ignored["http"] += 1
 
-    A model event counts as shared when its response, settings and system prompt (its leading
-    system and developer messages) are; the rest of its request is the conversation, made of
-    the events already compared.
-    """
-    # ``map`` drives the loop from C; this runs over every event of every identical pair.
-    for p, equal in enumerate(map(same, rec, cand)):
-        if not equal:
-            return p
-    return min(len(rec), len(cand))
 
-
-def align(rec: Sequence[Event], cand: Sequence[Event], prefix: int = 0) -> Alignment:
-    """Pair the events of two traces; see the module docstring for how. The first
-    ``prefix`` events are identical on both sides and pair with each other."""
-    head: list[int | None] = list(range(prefix))
-    paired: list[PairingMethod | None] = ["sequence"] * prefix
-    al = Alignment(
-        head + [None] * (len(rec) - prefix),
-        head + [None] * (len(cand) - prefix),
-        paired + [None] * (len(rec) - prefix),
+def alike(a: Event, b: Event) -> bool:
+    """Whether two events are equal in every compared field (their projections)."""
+    kind = a.kind
+    if kind != b.kind:
+        return False
+    if kind != "model":
+        return bool(projection(a) == projection(b))
+    x, y = a.request, b.request  # type: ignore[union-attr]
+    u, v = a.response, b.response  # type: ignore[union-attr]
+    return (
+        u.text == v.text
+        and u.stop_reason == v.stop_reason
+        and len(u.tool_calls) == len(v.tool_calls)
+        and all(p.name == q.name for p, q in zip(u.tool_calls, v.tool_calls, strict=True))
+        and x.model == y.model
+        and x.tools == y.tools
+        and x.params == y.params
+        and system_prompt(a) == system_prompt(b)  # type: ignore[arg-type]
     )
-    if prefix == len(rec) == len(cand):
+
+
+class _Renaming:
+    """Call ids of the recording paired one to one with the candidate's."""
+
+    def __init__(self) -> None:
+        self.forth: dict[str, str] = {}
+        self.back: dict[str, str] = {}
+
+    def pair(self, x: str | None, y: str | None) -> bool:
+        """Whether ``x`` may be renamed ``y``, given the pairs so far (and pair them)."""
+        if x is None or y is None:
+            return x is None and y is None
+        if self.forth.get(x, y) != y or self.back.get(y, x) != x:
+            return False
+        self.forth[x], self.back[y] = y, x
+        return True
+
+
+@dataclass
+class Prefix:
+    """The leading events two traces share (see ``common_prefix``)."""
+
+    length: int = 0
+    ignored: dict[str, int] = field(default_factory=dict)
+    """What the named rules left out there, by rule."""
+    renamed: list[int] = field(default_factory=list)
+    """Positions of the call events whose ids the candidate minted anew: they pair by tool
+    and arguments, not by id."""
+
+
+def common_prefix(rec: Sequence[Event], cand: Sequence[Event]) -> Prefix:
+    """The leading events the two traces share: the fast path for traces that did not diverge.
+
+    Events are shared when they are equal in every field (tried first, from C), or when their
+    compared fields (see ``_compare``) are equal and only what the named rules ignore differs:
+    times, durations, token counts, raw HTTP, and call ids, which the candidate may mint anew
+    as long as they rename the recording's one to one. A model event's request counts by its
+    settings and system prompt; the rest of it is the conversation, made of the events
+    already compared. A call with events on both sides of where the traces part is left out,
+    whole, for the full alignment to pair.
+    """
+    n = min(len(rec), len(cand))
+    strict = n
+    # ``map`` drives the loop from C; this runs over every event of every identical pair.
+    for i, equal in enumerate(map(same, rec, cand)):
+        if not equal:
+            strict = i
+            break
+    if strict == n:
+        return Prefix(n)
+    names = _Renaming()
+    for i in range(strict):
+        cid = call_id_of(rec[i])
+        names.pair(cid, cid)
+    p = strict
+    while p < n:
+        a, b = rec[p], cand[p]
+        if not (same(a, b) or alike(a, b)) or not names.pair(call_id_of(a), call_id_of(b)):
+            break
+        p += 1
+    p = min(p, _straddled(rec, p), _straddled(cand, p))
+    found = Prefix(p, dict.fromkeys(IGNORED_RULES, 0))
+    for i in range(min(strict, p), p):
+        a, b = rec[i], cand[i]
+        x, y = call_id_of(a), call_id_of(b)
+        if x != y:
+            found.renamed.append(i)
+        if not same(a, b):
+            count_ignored(a, b, found.ignored, renamed=x != y)
+    return found
+
+
+def _straddled(events: Sequence[Event], p: int) -> int:
+    """The first position before ``p`` of a call that has events from ``p`` on (else ``p``)."""
+    if p >= len(events):
+        return p
+    late = {call_id_of(events[i]) for i in range(p, len(events))}
+    late.discard(None)
+    if not late:
+        return p
+    for i in range(p):
+        if call_id_of(events[i]) in late:
+            return i
+    return p
+
+
+def align(rec: Sequence[Event], cand: Sequence[Event], prefix: Prefix | None = None) -> Alignment:
+    """Pair the events of two traces; see the module docstring for how. The events of a
+    shared ``prefix`` pair with each other."""
+    shared = 0 if prefix is None else prefix.length
+    head: list[int | None] = list(range(shared))
+    paired: list[PairingMethod | None] = ["sequence"] * shared
+    for r in () if prefix is None else prefix.renamed:
+        paired[r] = "tool_arguments"
+    al = Alignment(
+        head + [None] * (len(rec) - shared),
+        head + [None] * (len(cand) - shared),
+        paired + [None] * (len(rec) - shared),
+    )
+    if shared == len(rec) == len(cand):
         return al
-    _by_call_id(al, rec, cand, prefix)
-    _by_tool_and_arguments(al, rec, cand, prefix)
-    chain = _chain(al, prefix)
+    _by_call_id(al, rec, cand, shared)
+    _by_tool_and_arguments(al, rec, cand, shared)
+    chain = _chain(al, shared)
     in_chain = set(chain)
-    for r in range(prefix, len(rec)):
+    for r in range(shared, len(rec)):
         if al.rec_to_cand[r] is not None and r not in in_chain:
             al.moved.add(r)
-    r0, c0 = prefix, prefix
+    r0, c0 = shared, shared
     for r in chain:
         c = al.rec_to_cand[r]
         assert c is not None

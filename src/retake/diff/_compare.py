@@ -27,7 +27,7 @@ INSTRUCTION_ROLES = ("system", "developer")
 """The roles of the leading messages that make up a request's system prompt."""
 
 
-def _system_prompt(event: ModelEvent) -> str | None:
+def system_prompt(event: ModelEvent) -> str | None:
     parts = []
     for message in event.request.messages:
         if message.role not in INSTRUCTION_ROLES:
@@ -57,7 +57,7 @@ _PROJECTIONS: dict[str, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]
             e.request.model,
             e.request.tools,
             e.request.params,
-            _system_prompt(e),
+            system_prompt(e),
             e.response.text,
             e.response.stop_reason,
             tuple(c.name for c in e.response.tool_calls),
@@ -87,6 +87,36 @@ _PROJECTIONS: dict[str, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]
 def projection(event: Event) -> tuple[Any, ...]:
     """The values of the fields compared for this event's kind."""
     return _PROJECTIONS[event.kind][1](event)
+
+
+_STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
+
+
+def value_at(event: Event, path: str) -> Any:
+    """The value at a change's ``path`` in ``event`` (one of the events of a redacted copy
+    of the trace). Where the path goes on past what the copy holds (a field rule masked a
+    whole subtree), the deepest value it reaches."""
+    names = [name.rstrip("~") for name in _PROJECTIONS[event.kind][0]]
+    at = next(
+        (
+            i
+            for i, name in enumerate(names)
+            if path == name or path.startswith((name + ".", name + "["))
+        ),
+        None,
+    )
+    if at is None:
+        return None
+    value, rest = projection(event)[at], path[len(names[at]) :]
+    for step in _STEP.finditer(rest):
+        key, index = step.groups()
+        if isinstance(value, dict) and key is not None and key in value:
+            value = value[key]
+        elif isinstance(value, list | tuple) and index is not None and int(index) < len(value):
+            value = value[int(index)]
+        else:
+            break
+    return value
 
 
 def similarity(a: str, b: str) -> float:
@@ -119,13 +149,20 @@ class RawChange:
     reason: str = ""
     note: str = ""
     """A summary that says it better than the generic one."""
+    shown: Any = None
+    """The candidate's value as the report shows it (redacted), when ``shows`` is set."""
+    shows: bool = False
+
+    @property
+    def candidate_shown(self) -> Any:
+        return self.shown if self.shows else self.candidate
 
     def to_model(self) -> FieldChange:
         return FieldChange(
             path=self.path,
             change=self.change,
             recorded=abridge(self.recorded),
-            candidate=abridge(self.candidate),
+            candidate=abridge(self.candidate_shown),
             similarity=self.similarity,
             summary=self.summary(),
         )
@@ -140,7 +177,7 @@ class RawChange:
             return f"{self.path} added"
         if self.change == "removed":
             return f"{self.path} removed"
-        return f"{self.path}: {short(self.recorded)} -> {short(self.candidate)}"
+        return f"{self.path}: {short(self.recorded)} -> {short(self.candidate_shown)}"
 
 
 def short(value: Any, width: int = 60) -> str:

@@ -20,8 +20,17 @@ from retake.schema import (
     WiringChange,
 )
 
-from ._align import Alignment, align, call_id_of, common_prefix, same, signature, tool_of
-from ._compare import Comparer, RawChange, projection, short
+from ._align import (
+    Alignment,
+    align,
+    call_id_of,
+    common_prefix,
+    count_ignored,
+    same,
+    signature,
+    tool_of,
+)
+from ._compare import Comparer, RawChange, projection, short, value_at
 from ._noise import TrialObservation, build_noise, field_noise, pairing_noise
 from ._rules import IGNORED_RULES, DiffConfig
 from ._taxonomy import Classifier, Finding, wiring_between, wiring_findings
@@ -59,10 +68,13 @@ def _behaviour(events: Sequence[Event]) -> tuple[Sequence[Event], Sequence[int],
 def _raw(recorded: Cassette, candidate: Cassette, comparer: Comparer) -> _Raw:
     rec, rec_seq, rec_notes = _behaviour(recorded.events)
     cand, cand_seq, cand_notes = _behaviour(candidate.events)
-    prefix = common_prefix(rec, cand)
-    al = align(rec, cand, prefix)
-    changes: dict[int, list[RawChange]] = {}
+    shared = common_prefix(rec, cand)
+    prefix = shared.length
+    al = align(rec, cand, shared)
     ignored = dict.fromkeys(IGNORED_RULES, 0)
+    for rule, n in shared.ignored.items():
+        ignored[rule] += n
+    changes: dict[int, list[RawChange]] = {}
     for r in range(prefix, len(rec)):
         c = al.rec_to_cand[r]
         if c is None:
@@ -70,17 +82,7 @@ def _raw(recorded: Cassette, candidate: Cassette, comparer: Comparer) -> _Raw:
         a, b = rec[r], cand[c]
         if same(a, b):
             continue
-        if a.t != b.t:
-            ignored["timestamps"] += 1
-        if a.kind == "tool_result" and a.duration != b.duration:  # type: ignore[union-attr]
-            ignored["durations"] += 1
-        if call_id_of(a) != call_id_of(b):
-            ignored["ids"] += 1
-        if a.kind == "model":
-            if a.response.usage != b.response.usage:  # type: ignore[union-attr]
-                ignored["usage"] += 1
-            if a.http != b.http:  # type: ignore[union-attr]
-                ignored["http"] += 1
+        count_ignored(a, b, ignored, renamed=call_id_of(a) != call_id_of(b))
         if a.kind != b.kind:
             continue
         found = comparer.compare(a.kind, projection(a), projection(b))
@@ -105,15 +107,24 @@ def diff(
     canaries: Iterable[str] = (),
     wiring: Iterable[WiringChange] | None = None,
     config: DiffConfig | None = None,
+    shown: Cassette | None = None,
 ) -> DiffReport:
     """Compare a candidate trace with the recorded one, step by step.
 
     ``noise``: a noise model from ``learn_noise`` (differences within it are suppressed);
     ``canaries``: tokens that must never leave through a tool argument or the answer;
     ``wiring``: the replay's wiring drift (default: read from the two headers' tool specs);
-    ``config``: the comparison's tolerances and user noise rules.
+    ``config``: the comparison's tolerances and user noise rules;
+    ``shown``: the candidate as the report may show it, redacted (the same events): the
+    comparison reads ``candidate``, so a value redaction rewrites (a canary among them) is
+    still seen, and the report's values and summaries come from ``shown``.
     """
     config = config or DiffConfig()
+    if shown is not None and len(shown.events) != len(candidate.events):
+        raise DiffError(
+            f"the shown candidate has {len(shown.events)} events and the candidate "
+            f"{len(candidate.events)}; pass a redacted copy of the same trace"
+        )
     comparer = Comparer(config)
     raw = _raw(recorded, candidate, comparer)
     suppressed: list[Suppressed] = []
@@ -143,6 +154,14 @@ def diff(
             raw.changes[r] = kept
         else:
             del raw.changes[r]
+    shown_events = None
+    if shown is not None:
+        shown_events, _, _ = _behaviour(shown.events)
+        for r, found in raw.changes.items():
+            c = raw.al.rec_to_cand[r]
+            if c is not None:
+                for change in found:
+                    change.shown, change.shows = value_at(shown_events[c], change.path), True
     drift = (
         wiring_between(recorded.header.tools, candidate.header.tools)
         if wiring is None
@@ -156,6 +175,7 @@ def diff(
         _effects(recorded, candidate, config),
         tuple(canaries),
         prefix=raw.prefix,
+        shown=shown_events,
     )
     findings = wiring_findings(drift) + classifier.run()
     divergences: list[tuple[float, Divergence]] = []

@@ -93,8 +93,11 @@ class Classifier:
         canaries: Sequence[str],
         *,
         prefix: int = 0,
+        shown: Sequence[Event] | None = None,
     ) -> None:
         self.rec, self.cand, self.al = rec, cand, al
+        self.shown = cand if shown is None else shown
+        """The candidate's events as summaries may quote them (redacted)."""
         self.changes = changes
         self.effects = effects
         self.canaries = tuple(c for c in canaries if c)
@@ -105,14 +108,8 @@ class Classifier:
         self._groups: dict[int, dict[int, list[int]]] = {}
         self._denials: dict[int, list[int]] = {}
         self.prefix = prefix
-        """Leading events identical on both sides: nothing to classify there, except calls
-        whose decisions or results fall after it."""
-        self.late_ids = {
-            e.call_id
-            for events in (rec, cand)
-            for e in events[prefix:]
-            if e.kind in ("tool_call", "permission", "tool_result", "note")
-        }
+        """Leading events the two sides share (see ``common_prefix``, which leaves out any call
+        with events past it): nothing to classify there."""
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -167,11 +164,6 @@ class Classifier:
         for r in range(start, len(rec)):
             if rec[r].kind == "tool_call" and al.rec_to_cand[r] is None:
                 self.removed_call(r)
-        if self.late_ids:  # calls in the identical prefix whose decisions come after it
-            for r in range(start):
-                e = rec[r]
-                if e.kind == "tool_call" and e.call_id in self.late_ids:
-                    self.paired(r, r)
         for r in range(start, len(rec)):
             partner = al.rec_to_cand[r]
             if partner is not None and (r in self.changes or rec[r].kind == "tool_call"):
@@ -189,7 +181,7 @@ class Classifier:
         e = self.cand[c]
         tool = e.tool  # type: ignore[union-attr]
         write = self.write(tool)
-        args = short(e.arguments, 80)  # type: ignore[union-attr]
+        args = short(self.shown[c].arguments, 80)  # type: ignore[union-attr]
         group = self.group(self.cand, c)
         self.covered_cand.update(j for j in [c, *group] if self.al.cand_to_rec[j] is None)
         decision, after = self.gate(self.cand, c)
@@ -294,7 +286,8 @@ class Classifier:
         tool = b.tool  # type: ignore[union-attr]
         if a.tool != tool:  # type: ignore[union-attr]
             severity: Severity = "critical" if write else "warning"
-            summary = f"{a.tool} replaced by {tool}({short(b.arguments, 80)})"  # type: ignore[union-attr]
+            args = short(self.shown[c].arguments, 80)  # type: ignore[union-attr]
+            summary = f"{a.tool} replaced by {tool}({args})"  # type: ignore[union-attr]
             self.add(Finding("tool_replaced", severity, r, c, tool, summary, changes))
             return
         if changes:
@@ -367,6 +360,8 @@ class Classifier:
         key = f"added:{e.kind}:{tool}" if r is None else f"removed:{r}"
         if e.kind == "note" and e.level == "replay":
             return
+        if c is not None:
+            e = self.shown[c]  # what the summaries below quote
         if e.kind == "error":
             if r is None:
                 summary = f"the agent raised {e.type}: {short(e.message, 100)}"
