@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import os
 import random
 import uuid
 from collections import Counter
@@ -481,3 +482,80 @@ def _store_imported(
     return FileImport(
         imported.file, imported.format, tuple(written), events, tuple(skipped), None, imported.size
     )
+
+
+def results_redactor(policy: redact.RedactionPolicy | None) -> redact.Redactor:
+    """The redactor for what results quote from a candidate (answers, errors, divergence
+    values): the policy's key when one is configured, else a fresh one without a warning,
+    since these tokens stand in a report, not in a cassette other cassettes are compared to."""
+    source = (policy or redact.RedactionPolicy()).key
+    configured = source.file is not None or bool(source.env and os.environ.get(source.env))
+    key = None if configured else redact.RedactionKey.random(warn=False)
+    return redact.Redactor(policy, key=key)
+
+
+class Quoter:
+    """Makes what a result quotes from a candidate safe to leave the process, as evidence
+    bundles and reports do: with the candidate's redacted copy (``shown``), the values
+    redaction changed are replaced wherever a text quotes them whole, field names that mark
+    a secret included, and the detectors then run over the text."""
+
+    def __init__(self, candidate: Cassette, shown: Cassette, redactor: redact.Redactor) -> None:
+        self.shown = shown
+        self.redactor = redactor
+        changed: dict[str, str] = {}
+        for raw, red in zip(candidate.events, shown.events, strict=True):
+            if raw is not red:
+                _changed_strings(raw.model_dump(mode="python"), red.model_dump(), changed)
+        # Longest first, so a value that holds another is replaced whole.
+        self._changed = sorted(changed.items(), key=lambda item: -len(item[0]))
+
+    def text(self, text: str | None) -> str | None:
+        if not text:
+            return text
+        for raw, red in self._changed:
+            if raw in text:
+                text = text.replace(raw, red)
+        return self.redactor.redact_text(text)
+
+    def value(self, value: Any) -> Any:
+        return self.redactor.redact(value)
+
+
+_QUOTED_WHOLE = 4
+"""Values shorter than this are not replaced inside texts (they would match everywhere)."""
+
+
+def _changed_strings(raw: Any, red: Any, out: dict[str, str]) -> None:
+    """Every string of ``raw`` that redaction changed in ``red``, and what it became (a
+    subtree a field rule masked whole: each of its strings, and the mask)."""
+    if isinstance(raw, str):
+        if raw != red and len(raw) >= _QUOTED_WHOLE:
+            out[raw] = red if isinstance(red, str) else "<REDACTED>"
+        return
+    if isinstance(raw, dict):
+        if isinstance(red, dict):
+            for key, item in raw.items():
+                _changed_strings(item, red.get(key), out)
+            return
+    elif isinstance(raw, list | tuple):
+        if isinstance(red, list | tuple) and len(red) == len(raw):
+            for item, other in zip(raw, red, strict=True):
+                _changed_strings(item, other, out)
+            return
+    else:
+        return
+    for piece in _strings(raw):  # masked whole
+        if len(piece) >= _QUOTED_WHOLE:
+            out[piece] = red if isinstance(red, str) else "<REDACTED>"
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)

@@ -27,7 +27,7 @@ from typing import Any
 
 from retake import capture, diff, expect, mutate, player, redact, report, store
 from retake.errors import InputFileError, RetakeError
-from retake.pipeline import load_entrypoint, save_redacted
+from retake.pipeline import Quoter, load_entrypoint, results_redactor, save_redacted
 from retake.schema import (
     Cassette,
     CassetteHeader,
@@ -102,6 +102,12 @@ class ReplayConfig:
     """Diff the candidate against the recording (always, when there are expectations)."""
     timelines: bool = False
     """Return both traces as timelines, for reports."""
+    redact_results: bool = False
+    """Redact what the result quotes from the candidate (its answer, error, timeline,
+    divergence values and summaries, verdict details, unmatched arguments) with
+    ``redaction``, for results that leave the process, as evidence bundles and reports do.
+    The diff and the expectations still read the candidate as it is, so a canary a detector
+    would rewrite is still caught."""
 
 
 @dataclass
@@ -254,23 +260,48 @@ def replay_cassette(
     )
     candidate = Cassette(header=header, events=tuple(events))
     unmatched = _locate_unmatched(answering.unmatched, candidate)
+    shown: Cassette | None = None
+    unredacted = ""
+    if config.out is not None or config.redact_results:
+        try:
+            redactor = (
+                redact.Redactor(config.redaction)
+                if config.out is not None
+                else results_redactor(config.redaction)
+            )
+            shown = redact.redact_cassette(candidate, redactor)
+        except (RetakeError, RecursionError) as exc:
+            unredacted = str(exc) or type(exc).__name__
     written: str | None = None
     if config.out is not None:
         stem = Path(source).name.removesuffix(store.SUFFIX) if source else header.session_id
         target = config.out / f"{stem}.trial-{trial}{store.SUFFIX}"
         try:
+            if shown is None:
+                raise RetakeError(f"it could not be redacted: {unredacted}")
             config.out.mkdir(parents=True, exist_ok=True)
-            redactor = redact.Redactor(config.redaction)
-            save_redacted(candidate, target, redactor, overwrite=True)
+            save_redacted(shown, target, redactor, overwrite=True)
             written = str(target)
         except RetakeError as exc:
             note = f"the candidate trace was not written: {exc}"
             error = note if error is None else f"{error}; {note}"
+    quoter = None
+    if config.redact_results and shown is not None:
+        try:
+            quoter = Quoter(candidate, shown, redactor)
+        except (RetakeError, RecursionError) as exc:
+            unredacted = str(exc) or type(exc).__name__
     report = None
     verdicts: list[Any] = []
     canaries = tuple(m.canary for m in mutations if m.canary)
     if config.compare or config.expectations:
-        report = diff.diff(cassette, candidate, canaries=canaries, wiring=wiring)
+        report = diff.diff(
+            cassette,
+            candidate,
+            canaries=canaries,
+            wiring=wiring,
+            shown=shown if quoter is not None else None,
+        )
     if config.expectations:
         trace = expect.Trace(candidate, cassette, canaries, report.divergences if report else ())
         verdicts = expect.check(config.expectations, trace)
@@ -300,7 +331,81 @@ def replay_cassette(
         events=len(events),
         seconds=round(time.perf_counter() - started, 6),
     )
+    if config.redact_results:
+        result = (
+            _withheld(result, unredacted)
+            if quoter is None
+            else _quoted(result, quoter, timelines=config.timelines)
+        )
     return ReplayOutcome(result, candidate)
+
+
+def _quoted(result: SessionReplay, quoter: Quoter, *, timelines: bool) -> SessionReplay:
+    """The result with what it quotes from the candidate redacted (the divergences were
+    diffed with the redacted copy shown)."""
+    shown = quoter.shown
+    answer = result.answer
+    if answer is not None:
+        output = next((e for e in reversed(shown.events) if e.kind == "output"), None)
+        answer = output.text if output is not None else quoter.text(answer)
+    unmatched = []
+    for call in result.unmatched:
+        made = shown.events[call.seq] if call.seq < len(shown.events) else None
+        arguments = (
+            made.arguments
+            if isinstance(made, ToolCallEvent) and made.tool == call.tool
+            else quoter.value(call.arguments)
+        )
+        nearest = tuple(
+            c.model_copy(update={"failed": quoter.text(c.failed)}) for c in call.nearest
+        )
+        explanation = quoter.text(call.explanation) or ""
+        unmatched.append(
+            call.model_copy(
+                update={"arguments": arguments, "nearest": nearest, "explanation": explanation}
+            )
+        )
+    return result.model_copy(
+        update={
+            "answer": answer,
+            "error": quoter.text(result.error),
+            "unmatched": tuple(unmatched),
+            "request_drift": tuple(
+                d.model_copy(update={"detail": quoter.text(d.detail) or ""})
+                for d in result.request_drift
+            ),
+            "verdicts": tuple(
+                v.model_copy(update={"detail": quoter.text(v.detail) or ""})
+                for v in result.verdicts
+            ),
+            "candidate_steps": _timeline(shown) if timelines else (),
+        }
+    )
+
+
+def _withheld(result: SessionReplay, why: str) -> SessionReplay:
+    """The result without anything it would quote from a candidate that could not be
+    redacted: its kinds, steps, severities and verdicts stay, its texts and values go."""
+    gone = f"withheld: the candidate trace could not be redacted ({why})"
+    return result.model_copy(
+        update={
+            "answer": None if result.answer is None else gone,
+            "error": None if result.error is None else gone,
+            "unmatched": tuple(
+                c.model_copy(update={"arguments": {}, "nearest": (), "explanation": gone})
+                for c in result.unmatched
+            ),
+            "request_drift": tuple(
+                d.model_copy(update={"detail": gone}) for d in result.request_drift
+            ),
+            "verdicts": tuple(v.model_copy(update={"detail": gone}) for v in result.verdicts),
+            "divergences": tuple(
+                d.model_copy(update={"summary": f"{d.kind}; {gone}", "changes": ()})
+                for d in result.divergences
+            ),
+            "candidate_steps": (),
+        }
+    )
 
 
 def _locate_unmatched(

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from retake import expect, mutate, runner
 from retake._yamlfile import load_model
 from retake.errors import InputFileError, RetakeError
+from retake.redact import RedactionPolicy
 from retake.schema import (
     AdherenceShift,
     ControlEvidence,
@@ -140,8 +141,15 @@ def check(
     workers: int = 1,
     timeout: float | None = 60.0,
     on_result: Callable[[SessionReplay], None] | None = None,
+    redaction: RedactionPolicy | None = None,
 ) -> EvidenceBundle:
-    """Run every scenario of ``suite`` against the release and build the evidence bundle."""
+    """Run every scenario of ``suite`` against the release and build the evidence bundle.
+
+    What the bundle quotes from the release's traces (answers, errors, timelines,
+    divergence values, verdict details, unmatched arguments) is redacted with ``redaction``
+    (default: the built-in policy, keyed by ``$RETAKE_REDACTION_KEY`` when it is set): the
+    release under test may send credentials or personal data the recordings never held, and
+    a bundle is an artifact others read."""
     started = time.perf_counter()
     entrypoint = runner.load_entrypoint(agent)
     planned = [_Planned(path, mutate.load_scenario(path)) for path in scenario_files(suite)]
@@ -156,7 +164,9 @@ def check(
                 timeout=timeout,
             )
         )
-        jobs += [(path, trial, _with_timelines(config)) for path, trial, config in scenario_jobs]
+        jobs += [
+            (path, trial, _for_evidence(config, redaction)) for path, trial, config in scenario_jobs
+        ]
         owners += [plan] * len(scenario_jobs)
     run = runner.run_jobs(jobs, workers=workers, on_result=on_result)
     for plan, result in zip(owners, run.sessions, strict=True):
@@ -197,8 +207,10 @@ def check(
     )
 
 
-def _with_timelines(config: runner.ReplayConfig) -> runner.ReplayConfig:
-    return replace(config, timelines=True, compare=True)
+def _for_evidence(
+    config: runner.ReplayConfig, redaction: RedactionPolicy | None
+) -> runner.ReplayConfig:
+    return replace(config, timelines=True, compare=True, redact_results=True, redaction=redaction)
 
 
 def _scenario_evidence(plan: _Planned) -> ScenarioEvidence:

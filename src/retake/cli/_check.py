@@ -10,7 +10,15 @@ import typer
 
 from retake import report, suite
 
-from ._common import EXIT_FAILED, console, progress_bar, user_errors
+from ._common import (
+    EXIT_FAILED,
+    KeyFile,
+    PolicyFile,
+    console,
+    progress_bar,
+    redaction_policy,
+    user_errors,
+)
 
 
 class Model(StrEnum):
@@ -40,11 +48,15 @@ def check(
     sign_key: Annotated[
         Path | None, typer.Option(help="Sign the bundle with the HMAC key in this file.")
     ] = None,
+    key_file: KeyFile = None,
+    policy_file: PolicyFile = None,
 ) -> None:
     """Run a suite of scenarios against a release, print the report, write the evidence, and
     exit 0 only when every expectation holds and no critical divergence appears (1 when they
-    fail, 2 on usage or input errors)."""
+    fail, 2 on usage or input errors). What the evidence quotes from the release's traces is
+    redacted (--policy, --key-file) like a recording."""
     with user_errors():
+        policy = redaction_policy(policy_file, key_file)
         settings = suite.SuiteSettings.find()
         folder = suite_dir or Path(settings.suite)
         target = bundle or Path(settings.bundle)
@@ -60,6 +72,7 @@ def check(
                 workers=workers or settings.workers,
                 timeout=settings.timeout,
                 on_result=lambda result: advance(Path(result.scenario or "").stem),
+                redaction=policy,
             )
         if sign_key is not None:
             evidence = suite.sign(evidence, suite.read_key(sign_key))

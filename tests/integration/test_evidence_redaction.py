@@ -1,0 +1,132 @@
+"""What ``retake check`` writes quotes the release's traces (its answers, errors, timelines,
+divergences, verdicts and unmatched calls), and the release under test may send credentials
+or personal data its recordings never held: none of them reaches the bundle or the reports,
+while the checks still see them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from retake import report, suite
+from retake.cli import app
+from retake.redact import FieldRule, RedactionPolicy
+from retake.schema import EvidenceBundle
+from tests.support.leaky_agents import API_KEY, EMAIL
+
+ROOT = Path(__file__).resolve().parents[2]
+CASSETTE = ROOT / "cassettes" / "lookup-in-transit.retake"
+
+SCENARIO = f"""\
+description: The release mails an order's customer on its own.
+cassette: {CASSETTE}
+model: recorded
+expectations:
+- never_call:
+    tool: send_email
+- output_excludes:
+    text: the key
+"""
+
+
+def written(bundle: EvidenceBundle, folder: Path) -> dict[str, str]:
+    """The bundle and every report, as the files a CI run keeps."""
+    suite.write_bundle(bundle, folder / "evidence.json")
+    return {
+        "bundle": (folder / "evidence.json").read_text(),
+        "junit": report.junit_xml(bundle),
+        "markdown": report.markdown(bundle),
+        "html": report.render_html(bundle),
+        "terminal": str(report.terminal(bundle)),
+    }
+
+
+def leaked(texts: dict[str, str]) -> dict[str, list[str]]:
+    pieces = (EMAIL, API_KEY, API_KEY[:24], "jane.doe")
+    found = {name: [p for p in pieces if p in text] for name, text in texts.items()}
+    return {name: hits for name, hits in found.items() if hits}
+
+
+@pytest.fixture
+def scenarios(tmp_path: Path) -> Path:
+    folder = tmp_path / "suite"
+    folder.mkdir()
+    (folder / "mails-the-customer.yaml").write_text(SCENARIO)
+    return folder
+
+
+def test_a_release_that_leaks_is_caught_and_its_evidence_holds_no_secret(
+    scenarios: Path, tmp_path: Path
+) -> None:
+    bundle = suite.check(scenarios, agent="tests.support.leaky_agents:leaks", model="recorded")
+    (scenario,) = bundle.scenarios
+    (trial,) = scenario.trials
+    # The checks saw the raw trace: the write call, its arguments and the answer.
+    assert not bundle.passed
+    verdicts = {v.expectation: v.passed for v in trial.verdicts}
+    assert verdicts == {"never_call": False, "output_excludes": False}
+    added = [d for d in trial.divergences if d.kind == "tool_added" and d.tool == "send_email"]
+    assert added and added[0].severity == "critical"
+    assert trial.unmatched and trial.unmatched[0].tool == "send_email"
+    # What the evidence quotes is redacted, in the bundle and in every report.
+    assert leaked(written(bundle, tmp_path)) == {}
+    assert trial.answer is not None and "@redacted.example" in trial.answer
+    assert "<REDACTED:" in trial.answer
+    assert "@redacted.example" in trial.unmatched[0].arguments["to"]
+    assert "@redacted.example" in added[0].summary
+    timeline = " ".join(step.detail for step in trial.candidate)
+    assert "@redacted.example" in timeline and "A-1077" in timeline
+
+
+def test_an_error_quoting_credentials_is_redacted(scenarios: Path, tmp_path: Path) -> None:
+    bundle = suite.check(scenarios, agent="tests.support.leaky_agents:raises", model="recorded")
+    (trial,) = bundle.scenarios[0].trials
+    assert trial.status == "raised"
+    assert trial.error is not None and trial.error.startswith("RuntimeError: login for user-")
+    assert leaked(written(bundle, tmp_path)) == {}
+
+
+def test_a_candidate_that_cannot_be_redacted_is_withheld_not_quoted(
+    scenarios: Path, tmp_path: Path
+) -> None:
+    # A field rule that masks a typed field (a number) makes the redacted trace invalid.
+    policy = RedactionPolicy(field_rules=(FieldRule(path="tool_result.duration"),))
+    bundle = suite.check(
+        scenarios,
+        agent="tests.support.leaky_agents:leaks",
+        model="recorded",
+        redaction=policy,
+    )
+    (trial,) = bundle.scenarios[0].trials
+    assert not bundle.passed
+    assert trial.answer is not None and trial.answer.startswith("withheld:")
+    assert trial.candidate == ()
+    assert {d.kind for d in trial.divergences} >= {"tool_added"}
+    assert leaked(written(bundle, tmp_path)) == {}
+
+
+def test_retake_check_takes_the_redaction_key_and_policy(scenarios: Path, tmp_path: Path) -> None:
+    key = tmp_path / "key"
+    key.write_text("ab" * 32)
+    result = CliRunner().invoke(
+        app,
+        [
+            "check",
+            str(scenarios),
+            "--agent",
+            "tests.support.leaky_agents:leaks",
+            "--model",
+            "recorded",
+            "--bundle",
+            str(tmp_path / "e.json"),
+            "--key-file",
+            str(key),
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    text = (tmp_path / "e.json").read_text()
+    assert EMAIL not in text and API_KEY not in text
+    assert "@redacted.example" in json.loads(text)["scenarios"][0]["trials"][0]["answer"]
