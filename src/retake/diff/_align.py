@@ -344,17 +344,21 @@ def alike(a: Event, b: Event) -> bool:
 
 
 class _Renaming:
-    """Call ids of the recording paired one to one with the candidate's."""
+    """Call ids of the recording paired one to one with the candidate's, where a renamed id
+    is one the other side never uses."""
 
-    def __init__(self) -> None:
+    def __init__(self, cand_ids: set[str], rec_ids: set[str]) -> None:
         self.forth: dict[str, str] = {}
         self.back: dict[str, str] = {}
+        self.cand_ids, self.rec_ids = cand_ids, rec_ids
 
     def pair(self, x: str | None, y: str | None) -> bool:
         """Whether ``x`` may be renamed ``y``, given the pairs so far (and pair them)."""
         if x is None or y is None:
             return x is None and y is None
         if self.forth.get(x, y) != y or self.back.get(y, x) != x:
+            return False
+        if x != y and (x in self.cand_ids or y in self.rec_ids):
             return False
         self.forth[x], self.back[y] = y, x
         return True
@@ -390,19 +394,25 @@ def common_prefix(rec: Sequence[Event], cand: Sequence[Event]) -> Prefix:
         if not equal:
             strict = i
             break
-    if strict == n:
+    if strict == n == len(rec) == len(cand):
         return Prefix(n)
-    names = _Renaming()
-    for i in range(strict):
-        cid = call_id_of(rec[i])
-        names.pair(cid, cid)
     p = strict
-    while p < n:
-        a, b = rec[p], cand[p]
-        if not (same(a, b) or alike(a, b)) or not names.pair(call_id_of(a), call_id_of(b)):
+    if strict < n:
+        # A new id must be new: one the other side gives another call is not a renaming.
+        names = _Renaming(_call_ids(cand), _call_ids(rec))
+        for i in range(strict):
+            cid = call_id_of(rec[i])
+            names.pair(cid, cid)
+        while p < n:
+            a, b = rec[p], cand[p]
+            if not (same(a, b) or alike(a, b)) or not names.pair(call_id_of(a), call_id_of(b)):
+                break
+            p += 1
+    while True:  # leaving a call out may leave another one straddling
+        shorter = min(_straddled(rec, p), _straddled(cand, p))
+        if shorter == p:
             break
-        p += 1
-    p = min(p, _straddled(rec, p), _straddled(cand, p))
+        p = shorter
     found = Prefix(p, dict.fromkeys(IGNORED_RULES, 0))
     for i in range(min(strict, p), p):
         a, b = rec[i], cand[i]
@@ -412,6 +422,10 @@ def common_prefix(rec: Sequence[Event], cand: Sequence[Event]) -> Prefix:
         if not same(a, b):
             count_ignored(a, b, found.ignored, renamed=x != y)
     return found
+
+
+def _call_ids(events: Sequence[Event]) -> set[str]:
+    return {e.call_id for e in events if e.kind in CALL_KINDS and e.call_id is not None}  # type: ignore[union-attr]
 
 
 def _straddled(events: Sequence[Event], p: int) -> int:

@@ -94,8 +94,8 @@ _STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
 
 def value_at(event: Event, path: str) -> Any:
     """The value at a change's ``path`` in ``event`` (one of the events of a redacted copy
-    of the trace). Where the path goes on past what the copy holds (a field rule masked a
-    whole subtree), the deepest value it reaches."""
+    of the trace). Where the path goes on past what the copy holds, the mask a field rule
+    put over the whole subtree, or a placeholder: never a larger part of the event."""
     names = [name.rstrip("~") for name in _PROJECTIONS[event.kind][0]]
     at = next(
         (
@@ -115,8 +115,11 @@ def value_at(event: Event, path: str) -> Any:
         elif isinstance(value, list | tuple) and index is not None and int(index) < len(value):
             value = value[int(index)]
         else:
-            break
+            return value if isinstance(value, str) else NOT_SHOWN
     return value
+
+
+NOT_SHOWN = "<not shown>"
 
 
 def similarity(a: str, b: str) -> float:
