@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import logging
 import os
 import random
@@ -484,14 +485,16 @@ def _store_imported(
     )
 
 
-def results_redactor(policy: redact.RedactionPolicy | None) -> redact.Redactor:
-    """The redactor for what results quote from a candidate (answers, errors, divergence
-    values): the policy's key when one is configured, else a fresh one without a warning,
-    since these tokens stand in a report, not in a cassette other cassettes are compared to."""
+def results_key(policy: redact.RedactionPolicy | None) -> redact.RedactionKey:
+    """The key for what results quote from a candidate (answers, errors, divergence values):
+    the policy's when one is configured (a key file that cannot be read is an error here),
+    else a fresh one without a warning, since these tokens stand in a report, not in a
+    cassette other cassettes are compared to. Made once per run, so a value gets the same
+    token in every trial of it."""
     source = (policy or redact.RedactionPolicy()).key
-    configured = source.file is not None or bool(source.env and os.environ.get(source.env))
-    key = None if configured else redact.RedactionKey.random(warn=False)
-    return redact.Redactor(policy, key=key)
+    if source.file is not None or (source.env and os.environ.get(source.env)):
+        return redact.RedactionKey.resolve(file=source.file, env=source.env, allow_random=False)
+    return redact.RedactionKey.random(warn=False)
 
 
 class Quoter:
@@ -501,12 +504,15 @@ class Quoter:
     a secret included, and the detectors then run over the text."""
 
     def __init__(self, candidate: Cassette, shown: Cassette, redactor: redact.Redactor) -> None:
-        self.shown = shown
+        self.candidate, self.shown = candidate, shown
         self.redactor = redactor
         changed: dict[str, str] = {}
         for raw, red in zip(candidate.events, shown.events, strict=True):
             if raw is not red:
                 _changed_strings(raw.model_dump(mode="python"), red.model_dump(), changed)
+        for raw_text, red_text in list(changed.items()):  # as JSON and repr() quote them
+            for spelled in (json.dumps(raw_text)[1:-1], repr(raw_text)[1:-1]):
+                changed.setdefault(spelled, red_text)
         # Longest first, so a value that holds another is replaced whole.
         self._changed = sorted(changed.items(), key=lambda item: -len(item[0]))
 
@@ -522,21 +528,22 @@ class Quoter:
         return self.redactor.redact(value)
 
 
-_QUOTED_WHOLE = 4
+_QUOTED_WHOLE = 3
 """Values shorter than this are not replaced inside texts (they would match everywhere)."""
 
 
 def _changed_strings(raw: Any, red: Any, out: dict[str, str]) -> None:
-    """Every string of ``raw`` that redaction changed in ``red``, and what it became (a
-    subtree a field rule masked whole: each of its strings, and the mask)."""
+    """Every string of ``raw`` (values and keys) that redaction changed in ``red``, and what
+    it became (a subtree a field rule masked whole: each of its strings, and the mask)."""
     if isinstance(raw, str):
         if raw != red and len(raw) >= _QUOTED_WHOLE:
             out[raw] = red if isinstance(red, str) else "<REDACTED>"
         return
     if isinstance(raw, dict):
-        if isinstance(red, dict):
-            for key, item in raw.items():
-                _changed_strings(item, red.get(key), out)
+        if isinstance(red, dict) and len(red) == len(raw):  # redaction keeps the order
+            for (key, item), (red_key, red_item) in zip(raw.items(), red.items(), strict=True):
+                _changed_strings(key, red_key, out)
+                _changed_strings(item, red_item, out)
             return
     elif isinstance(raw, list | tuple):
         if isinstance(red, list | tuple) and len(red) == len(raw):
@@ -545,7 +552,7 @@ def _changed_strings(raw: Any, red: Any, out: dict[str, str]) -> None:
             return
     else:
         return
-    for piece in _strings(raw):  # masked whole
+    for piece in _strings(raw):  # masked whole (keys included)
         if len(piece) >= _QUOTED_WHOLE:
             out[piece] = red if isinstance(red, str) else "<REDACTED>"
 
@@ -554,7 +561,8 @@ def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
-        for item in value.values():
+        for key, item in value.items():
+            yield from _strings(key)
             yield from _strings(item)
     elif isinstance(value, list | tuple):
         for item in value:

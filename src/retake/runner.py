@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import multiprocessing as mp
 import queue
 import signal
@@ -27,10 +28,11 @@ from typing import Any
 
 from retake import capture, diff, expect, mutate, player, redact, report, store
 from retake.errors import InputFileError, RetakeError
-from retake.pipeline import Quoter, load_entrypoint, results_redactor, save_redacted
+from retake.pipeline import Quoter, load_entrypoint, results_key, save_redacted
 from retake.schema import (
     Cassette,
     CassetteHeader,
+    Divergence,
     ModelEvent,
     NoteEvent,
     SessionReplay,
@@ -53,6 +55,7 @@ __all__ = [
     "replay",
     "replay_cassette",
     "replay_path",
+    "results_key",
     "run",
     "run_jobs",
     "scenario_jobs",
@@ -102,6 +105,8 @@ class ReplayConfig:
     """Diff the candidate against the recording (always, when there are expectations)."""
     timelines: bool = False
     """Return both traces as timelines, for reports."""
+    results_key: redact.RedactionKey | None = None
+    """The key the redacted results use (default: from ``redaction``, else a fresh one)."""
     redact_results: bool = False
     """Redact what the result quotes from the candidate (its answer, error, timeline,
     divergence values and summaries, verdict details, unmatched arguments) with
@@ -267,7 +272,9 @@ def replay_cassette(
             redactor = (
                 redact.Redactor(config.redaction)
                 if config.out is not None
-                else results_redactor(config.redaction)
+                else redact.Redactor(
+                    config.redaction, key=config.results_key or results_key(config.redaction)
+                )
             )
             shown = redact.redact_cassette(candidate, redactor)
         except (RetakeError, RecursionError) as exc:
@@ -346,8 +353,12 @@ def _quoted(result: SessionReplay, quoter: Quoter, *, timelines: bool) -> Sessio
     shown = quoter.shown
     answer = result.answer
     if answer is not None:
-        output = next((e for e in reversed(shown.events) if e.kind == "output"), None)
-        answer = output.text if output is not None else quoter.text(answer)
+        said = next((e for e in quoter.candidate.events if e.kind == "output"), None)
+        answer = (
+            shown.events[said.seq].text  # type: ignore[union-attr]
+            if said is not None and said.text == answer
+            else quoter.text(answer)
+        )
     unmatched = []
     for call in result.unmatched:
         made = shown.events[call.seq] if call.seq < len(shown.events) else None
@@ -359,7 +370,10 @@ def _quoted(result: SessionReplay, quoter: Quoter, *, timelines: bool) -> Sessio
         nearest = tuple(
             c.model_copy(update={"failed": quoter.text(c.failed)}) for c in call.nearest
         )
-        explanation = quoter.text(call.explanation) or ""
+        live, _, rest = (call.explanation or "").partition("\n")
+        if live.startswith("live call"):  # the player's first line: said again, redacted
+            live = f"live call   {call.tool}({json.dumps(arguments, sort_keys=True)})"
+        explanation = "\n".join(x for x in (live, quoter.text(rest)) if x)
         unmatched.append(
             call.model_copy(
                 update={"arguments": arguments, "nearest": nearest, "explanation": explanation}
@@ -378,8 +392,21 @@ def _quoted(result: SessionReplay, quoter: Quoter, *, timelines: bool) -> Sessio
                 v.model_copy(update={"detail": quoter.text(v.detail) or ""})
                 for v in result.verdicts
             ),
+            "divergences": tuple(_quoted_divergence(d, quoter) for d in result.divergences),
             "candidate_steps": _timeline(shown) if timelines else (),
         }
+    )
+
+
+def _quoted_divergence(divergence: Divergence, quoter: Quoter) -> Divergence:
+    """Paths and summaries name the candidate's keys too (the values come redacted from the
+    diff already)."""
+    changes = tuple(
+        c.model_copy(update={"path": quoter.text(c.path), "summary": quoter.text(c.summary)})
+        for c in divergence.changes
+    )
+    return divergence.model_copy(
+        update={"summary": quoter.text(divergence.summary), "changes": changes}
     )
 
 

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from retake import expect, mutate, runner
 from retake._yamlfile import load_model
 from retake.errors import InputFileError, RetakeError
-from retake.redact import RedactionPolicy
+from retake.redact import RedactionKey, RedactionPolicy
 from retake.schema import (
     AdherenceShift,
     ControlEvidence,
@@ -152,6 +152,7 @@ def check(
     a bundle is an artifact others read."""
     started = time.perf_counter()
     entrypoint = runner.load_entrypoint(agent)
+    key = runner.results_key(redaction)  # once: a key file that cannot be read stops here
     planned = [_Planned(path, mutate.load_scenario(path)) for path in scenario_files(suite)]
     jobs: list[runner.Job] = []
     owners: list[_Planned] = []
@@ -165,7 +166,8 @@ def check(
             )
         )
         jobs += [
-            (path, trial, _for_evidence(config, redaction)) for path, trial, config in scenario_jobs
+            (path, trial, _for_evidence(config, redaction, key))
+            for path, trial, config in scenario_jobs
         ]
         owners += [plan] * len(scenario_jobs)
     run = runner.run_jobs(jobs, workers=workers, on_result=on_result)
@@ -208,9 +210,16 @@ def check(
 
 
 def _for_evidence(
-    config: runner.ReplayConfig, redaction: RedactionPolicy | None
+    config: runner.ReplayConfig, redaction: RedactionPolicy | None, key: RedactionKey
 ) -> runner.ReplayConfig:
-    return replace(config, timelines=True, compare=True, redact_results=True, redaction=redaction)
+    return replace(
+        config,
+        timelines=True,
+        compare=True,
+        redact_results=True,
+        redaction=redaction,
+        results_key=key,
+    )
 
 
 def _scenario_evidence(plan: _Planned) -> ScenarioEvidence:

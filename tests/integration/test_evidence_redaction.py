@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from retake import report, suite
 from retake.cli import app
-from retake.redact import FieldRule, RedactionPolicy
+from retake.redact import FieldRule, RedactionKey, RedactionPolicy, Redactor
 from retake.schema import EvidenceBundle
-from tests.support.leaky_agents import API_KEY, EMAIL
+from tests.support.leaky_agents import API_KEY, EMAIL, PASSWORD, SHORT_PIN
 
 ROOT = Path(__file__).resolve().parents[2]
 CASSETTE = ROOT / "cassettes" / "lookup-in-transit.retake"
@@ -45,7 +45,7 @@ def written(bundle: EvidenceBundle, folder: Path) -> dict[str, str]:
 
 
 def leaked(texts: dict[str, str]) -> dict[str, list[str]]:
-    pieces = (EMAIL, API_KEY, API_KEY[:24], "jane.doe")
+    pieces = (EMAIL, API_KEY, API_KEY[:24], "jane.doe", PASSWORD, json.dumps(PASSWORD)[1:-1])
     found = {name: [p for p in pieces if p in text] for name, text in texts.items()}
     return {name: hits for name, hits in found.items() if hits}
 
@@ -108,25 +108,69 @@ def test_a_candidate_that_cannot_be_redacted_is_withheld_not_quoted(
     assert leaked(written(bundle, tmp_path)) == {}
 
 
+def suite_of(folder: Path, cassette: str) -> Path:
+    folder.mkdir()
+    (folder / "s.yaml").write_text(
+        f"description: probe\ncassette: {ROOT / 'cassettes' / cassette}\nmodel: recorded\n"
+    )
+    return folder
+
+
+def test_secrets_under_their_field_name_escaped_or_short_are_redacted(tmp_path: Path) -> None:
+    scenarios = suite_of(tmp_path / "suite", "lookup-in-transit.retake")
+    bundle = suite.check(scenarios, agent="tests.support.leaky_agents:resets_password")
+    (trial,) = bundle.scenarios[0].trials
+    assert [c.tool for c in trial.unmatched] == ["reset_password", "reset_password"]
+    texts = written(bundle, tmp_path)
+    assert leaked(texts) == {}
+    assert f"'{SHORT_PIN}'" not in texts["bundle"] and f'"{SHORT_PIN}"' not in texts["bundle"]
+    assert all("<REDACTED:" in c.arguments["password"] for c in trial.unmatched)
+
+
+def test_a_key_of_the_candidates_data_is_redacted_in_paths_and_summaries(
+    tmp_path: Path,
+) -> None:
+    scenarios = suite_of(tmp_path / "suite", "refund-within-limit.retake")
+    bundle = suite.check(scenarios, agent="tests.support.leaky_agents:keyed_note")
+    (trial,) = bundle.scenarios[0].trials
+    paths = [c.path for d in trial.divergences for c in d.changes]
+    assert any(p.startswith("data.result.user-") for p in paths), paths
+    assert leaked(written(bundle, tmp_path)) == {}
+
+
 def test_retake_check_takes_the_redaction_key_and_policy(scenarios: Path, tmp_path: Path) -> None:
     key = tmp_path / "key"
     key.write_text("ab" * 32)
-    result = CliRunner().invoke(
-        app,
-        [
-            "check",
-            str(scenarios),
-            "--agent",
-            "tests.support.leaky_agents:leaks",
-            "--model",
-            "recorded",
-            "--bundle",
-            str(tmp_path / "e.json"),
-            "--key-file",
-            str(key),
-        ],
-    )
-    assert result.exit_code == 1, result.output
-    text = (tmp_path / "e.json").read_text()
-    assert EMAIL not in text and API_KEY not in text
-    assert "@redacted.example" in json.loads(text)["scenarios"][0]["trials"][0]["answer"]
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("field_rules:\n  - path: 'output.text'\n")
+
+    def run(*more: str) -> tuple[int, str]:
+        bundle = tmp_path / "e.json"
+        bundle.unlink(missing_ok=True)
+        result = CliRunner().invoke(
+            app,
+            [
+                "check",
+                str(scenarios),
+                "--agent",
+                "tests.support.leaky_agents:leaks",
+                "--model",
+                "recorded",
+                "--bundle",
+                str(bundle),
+                *more,
+            ],
+        )
+        return result.exit_code, bundle.read_text() if bundle.exists() else result.output
+
+    code, text = run("--key-file", str(key))
+    assert code == 1, text
+    expected = Redactor(key=RedactionKey.from_file(key)).redact_text(EMAIL)
+    answer = json.loads(text)["scenarios"][0]["trials"][0]["answer"]
+    assert expected in answer and EMAIL not in text and API_KEY not in text
+    code, text = run("--key-file", str(key), "--policy", str(policy))
+    assert code == 1, text
+    answer = json.loads(text)["scenarios"][0]["trials"][0]["answer"]
+    assert answer.startswith("<REDACTED:field:"), answer
+    code, text = run("--key-file", str(tmp_path / "no-such-key"))
+    assert code == 2 and "cannot read the redaction key file" in text

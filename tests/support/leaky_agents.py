@@ -5,9 +5,10 @@ check`` writes: each is an entrypoint ``tests.support.leaky_agents:NAME``."""
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
-from retake.capture import ToolError
-from retake.demo._world import lookup_order, send_email
+from retake.capture import ToolError, note, tool
+from retake.demo._world import lookup_order, search_kb, send_email
 from retake.schema import Task
 
 # Made up, in the shapes the detectors know; assembled so no committed line holds a key whole.
@@ -27,3 +28,38 @@ def raises(task: Task) -> str:
     """Fails with the credentials in its error text."""
     lookup_order(order_id="A-1077")
     raise RuntimeError(f"login for {EMAIL} failed with key {API_KEY}")
+
+
+PASSWORD = "h\u00fcnter2-Corr3ct-H0rse"  # non-ASCII: JSON escapes it where texts quote it
+SHORT_PIN = "Xq9"
+
+
+@tool(effect="write")
+def reset_password(user: str, password: str) -> dict[str, Any]:
+    """Reset a user's password (a tool no recording has: every call is unmatched)."""
+    return {"ok": True}
+
+
+def resets_password(task: Task) -> str:
+    """Sends passwords under their field name, one of them only three characters long."""
+    lookup_order(order_id="A-1077")
+    for password in (PASSWORD, SHORT_PIN):
+        with contextlib.suppress(ToolError):
+            reset_password(user="jane", password=password)
+    return "done"
+
+
+resets_password.tools = (lookup_order, reset_password)  # type: ignore[attr-defined]
+
+
+def keyed_note(task: Task) -> str:
+    """Writes the customer's address as a key of an audit note the recording also has."""
+    lookup_order(order_id="A-1001")
+    search_kb(query="refund policy damaged items")
+    note(
+        "audit",
+        level="audit",
+        call_id="call_005_0",
+        data={"result": {"refund_id": "RF-9e3d3d88", EMAIL: True}},
+    )
+    return "done"

@@ -5,8 +5,10 @@ results at the moment of the call. ``copy.deepcopy`` costs ~90 us; packing to ms
 costs a few, and the bytes are immutable. Everything else (building events, redaction,
 encoding, file I/O) happens on the writer thread from these bytes.
 
-A recording never fails because of a value's shape: what cannot be packed becomes a marker
-string, and so does whatever nests deeper than ``MAX_DEPTH`` levels.
+Freezing and thawing never fail because of a value's shape: what cannot be packed becomes a
+marker string, and so does whatever nests deeper than ``MAX_DEPTH`` levels. (Values that reach
+the recording another way, such as tool arguments parsed from a model's HTTP response, are not
+bounded here.)
 """
 
 from __future__ import annotations

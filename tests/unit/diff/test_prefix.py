@@ -127,3 +127,34 @@ def test_ids_that_do_not_rename_one_to_one_end_the_shared_prefix(
     fast = what(recorded, again)
     without_fast_path(monkeypatch)
     assert fast == what(recorded, again)
+
+
+def test_a_trace_cut_short_still_reports_what_became_of_its_last_call() -> None:
+    # The recording ends just after a refund call; the candidate goes on: the gate denies the
+    # call after it was made. The call straddles the end of the shared part.
+    recorded = store.load(ROOT / "cassettes" / "refund-within-limit.retake")
+    events = list(recorded.events)
+    call = next(
+        i for i, e in enumerate(events) if e.kind == "tool_call" and e.tool == "issue_refund"
+    )
+    gate = next(
+        i
+        for i in range(call)
+        if events[i].kind == "permission" and events[i].tool == "issue_refund"
+    )
+    cut = [*events[:gate], events[call]]
+    denied = events[gate].model_copy(update={"decision": "deny"})
+    going_on = [*events[:gate], events[call], denied, *events[call + 1 :]]
+    short = recorded.model_copy(update={"events": reindexed(cut)})
+    longer = recorded.model_copy(update={"events": reindexed(going_on)})
+    assert "called_then_rejected" in {d.kind for d in diff(short, longer).divergences}
+
+
+def test_ids_swapped_between_two_calls_are_not_a_renaming(monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded = store.load(ROOT / "cassettes" / "refund-rate-limited-retry.retake")
+    ids = [e.call_id for e in recorded.events if isinstance(e, ToolCallEvent)]
+    swapped = rerun(recorded, {ids[-1]: ids[-2], ids[-2]: ids[-1]})
+    fast = what(recorded, swapped)
+    without_fast_path(monkeypatch)
+    assert fast == what(recorded, swapped)
+    assert fast, "a call answered under another call's id diverges"
