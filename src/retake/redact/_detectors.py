@@ -322,7 +322,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     _d(
         "phone",
         P,
-        r"0[1-9][0-9]{0,3}(?:[ -][0-9]{2,6}){1,4}",
+        r"(?:0[1-9][0-9]{0,3}|\(0[1-9][0-9]{0,3}\))(?:[ -][0-9]{2,8}){1,4}",
         (),
         validate=v.all_of(v.bounded(_PHONE_EDGE, _PHONE_EDGE), v.national_phone),
         token="phone",

@@ -73,7 +73,16 @@ def test_card_token_keeps_length_separators_and_luhn(card: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "phone", ["+44 20 7946 0958", "(415) 555-2671", "415.555.2671", "+14155552671", "020 7946 0958"]
+    "phone",
+    [
+        "+44 20 7946 0958",
+        "(415) 555-2671",
+        "415.555.2671",
+        "+14155552671",
+        "020 7946 0958",
+        "(020) 7946 0958",
+        "030 1234567",
+    ],
 )
 def test_phone_token_keeps_shape(phone: str) -> None:
     token = Redactor(key=KEY).redact(phone)
