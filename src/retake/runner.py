@@ -33,6 +33,7 @@ from retake.schema import (
     Cassette,
     CassetteHeader,
     Divergence,
+    ErrorEvent,
     ModelEvent,
     NoteEvent,
     SessionReplay,
@@ -51,6 +52,7 @@ __all__ = [
     "SessionTimeout",
     "jobs",
     "load_entrypoint",
+    "raised_unlike_recording",
     "replace",
     "replay",
     "replay_cassette",
@@ -217,6 +219,7 @@ def replay_cassette(
     status: Any = "completed"
     answer: str | None = None
     error: str | None = None
+    raised: str | None = None
     guard = (
         player.network_guard(allow_loopback=config.model == "scripted")
         if config.model != "live"
@@ -233,9 +236,11 @@ def replay_cassette(
             recording.error(exc)
         except SystemExit as exc:  # the release called sys.exit(): this session ends, the run not
             status, error = "raised", f"the release called sys.exit({exc.code!r})"
+            raised = _qualified(exc)
             recording.error(exc)
         except Exception as exc:
             status, error = "raised", f"{type(exc).__name__}: {exc}"
+            raised = _qualified(exc)
             recording.error(exc)
     events = [capture.build_event(s) for s in snapshots]
     drift = list(answering.request_drift)
@@ -319,6 +324,8 @@ def replay_cassette(
         status=status,
         answer=answer,
         error=error,
+        raised=raised,
+        recorded_error=_ended_raising(cassette),
         wiring=tuple(wiring),
         unmatched=unmatched,
         request_drift=tuple(drift),
@@ -433,6 +440,29 @@ def _withheld(result: SessionReplay, why: str) -> SessionReplay:
             "candidate_steps": (),
         }
     )
+
+
+def _qualified(exc: BaseException) -> str:
+    return f"{type(exc).__module__}.{type(exc).__qualname__}"
+
+
+def _ended_raising(cassette: Cassette) -> str | None:
+    """The exception a recorded session ended with, if it did (``module.Class: message``)."""
+    last = cassette.events[-1] if cassette.events else None
+    return f"{last.type}: {last.message}" if isinstance(last, ErrorEvent) else None
+
+
+def raised_unlike_recording(result: SessionReplay) -> bool:
+    """Whether the release raised although its recording did not end raising the same
+    exception class. A release that raises as the recorded session did (an incident replayed
+    before it is fixed) is not a failure of the replay; the class is compared by name, so an
+    exception moved to another module still counts as the same."""
+    if result.status != "raised":
+        return False
+    if result.recorded_error is None:
+        return True
+    recorded = result.recorded_error.partition(": ")[0]
+    return recorded.rpartition(".")[2] != (result.raised or "").rpartition(".")[2]
 
 
 def _locate_unmatched(

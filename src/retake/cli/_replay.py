@@ -14,8 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from retake import player, redact, runner, store
-from retake.errors import RetakeError
-from retake.schema import ErrorEvent, SessionReplay
+from retake.schema import SessionReplay
 
 from ._common import (
     EXIT_FAILED,
@@ -186,7 +185,7 @@ def replay(
         if compare:
             _divergences(run.sessions)
     broken = [s for s in run.sessions if s.status in ("timeout", "crashed", "invalid")]
-    unexpected = _raised_unlike_recording(run.sessions)
+    unexpected = [s for s in run.sessions if runner.raised_unlike_recording(s)]
     _explain_raises(unexpected, err_console if as_json else console)
     if not as_json:
         counts = ", ".join(
@@ -199,45 +198,10 @@ def replay(
         raise typer.Exit(EXIT_FAILED)
 
 
-def _raised_unlike_recording(sessions: list[SessionReplay]) -> list[tuple[SessionReplay, str]]:
-    """Sessions in which the release raised although its recording did not end with the same
-    exception type, each with how the recording ended. A release that raises as the recorded
-    session did (an incident, replayed before it is fixed) is not a failure of the replay."""
-    endings: dict[str, ErrorEvent | None] = {}
-    found = []
-    for s in sessions:
-        if s.status != "raised":
-            continue
-        if s.cassette not in endings:  # once per cassette, not per trial
-            endings[s.cassette] = _recorded_error(s.cassette)
-        recorded = endings[s.cassette]
-        if recorded is None:
-            found.append((s, "ended without an error"))
-        elif recorded.type.rpartition(".")[2] != _raised_type(s.error or ""):
-            found.append((s, f"raised {recorded.type}: {recorded.message}"))
-    return found
-
-
-def _recorded_error(cassette: str) -> ErrorEvent | None:
-    """The error a recording ended with, or ``None`` when it ended otherwise."""
-    try:
-        events = store.load(cassette, allow_truncated=True).events
-    except (RetakeError, OSError):  # it replayed a moment ago; unreadable now: no known error
-        return None
-    return events[-1] if events and isinstance(events[-1], ErrorEvent) else None
-
-
-def _raised_type(error: str) -> str:
-    """The exception's class name in a ``raised`` result's error, as the runner words it:
-    ``Type: message``, or ``the release called sys.exit(code)``."""
-    if error.startswith("the release called sys.exit("):
-        return "SystemExit"
-    return error.partition(":")[0]
-
-
-def _explain_raises(unexpected: list[tuple[SessionReplay, str]], out: Console) -> None:
-    for s, recorded in unexpected:
+def _explain_raises(unexpected: list[SessionReplay], out: Console) -> None:
+    for s in unexpected:
         name = Path(s.scenario).stem if s.scenario else Path(s.cassette).name
+        recorded = f"raised {s.recorded_error}" if s.recorded_error else "ended without an error"
         out.print(
             Text(f"\n{name} (trial {s.trial}): the release raised, unlike its recording", "bold")
         )

@@ -95,6 +95,10 @@ class SessionReplay(Model):
     """The release's answer, when it gave one."""
     error: str | None = None
     """What went wrong, for every status but ``completed``."""
+    raised: str | None = None
+    """The exception the release raised (``module.Class``), when the status is ``raised``."""
+    recorded_error: str | None = None
+    """The exception the recorded session ended with, if it did (``module.Class: message``)."""
     wiring: tuple[WiringChange, ...] = ()
     """Wiring drift, found before running."""
     unmatched: tuple[UnmatchedCall, ...] = ()
