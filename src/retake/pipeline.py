@@ -445,9 +445,21 @@ def save_redacted(
     scan if a detector still fires on it, in which case nothing is written. Returns what was
     written."""
     redacted = redact.redact_cassette(cassette, redactor)
-    redact.assert_no_leaks(redacted, policy=redactor.policy)
-    store.save(redacted, target, overwrite=overwrite)
+    save_scanned(redacted, target, redactor.policy, overwrite=overwrite)
     return redacted
+
+
+def save_scanned(
+    redacted: Cassette,
+    target: Path,
+    policy: redact.RedactionPolicy | None,
+    *,
+    overwrite: bool = False,
+) -> None:
+    """Write a cassette already redacted with ``policy``, unless the leak scan still finds
+    something in it."""
+    redact.assert_no_leaks(redacted, policy=policy)
+    store.save(redacted, target, overwrite=overwrite)
 
 
 def _store_imported(

@@ -28,7 +28,7 @@ from typing import Any
 
 from retake import capture, diff, expect, mutate, player, redact, report, store
 from retake.errors import InputFileError, RetakeError
-from retake.pipeline import Quoter, load_entrypoint, results_key, save_redacted
+from retake.pipeline import Quoter, load_entrypoint, results_key, save_scanned
 from retake.schema import (
     Cassette,
     CassetteHeader,
@@ -292,7 +292,7 @@ def replay_cassette(
             if shown is None:
                 raise RetakeError(f"it could not be redacted: {unredacted}")
             config.out.mkdir(parents=True, exist_ok=True)
-            save_redacted(shown, target, redactor, overwrite=True)
+            save_scanned(shown, target, redactor.policy, overwrite=True)
             written = str(target)
         except RetakeError as exc:
             note = f"the candidate trace was not written: {exc}"
