@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from retake import capture, redact, store
+from retake._values import strings
 from retake.errors import RetakeError
 from retake.schema import Cassette, CassetteHeader, Event, Task, ToolSpec
 
@@ -564,18 +565,6 @@ def _changed_strings(raw: Any, red: Any, out: dict[str, str]) -> None:
             return
     else:
         return
-    for piece in _strings(raw):  # masked whole (keys included)
+    for piece in strings(raw, keys=True):  # masked whole
         if len(piece) >= _QUOTED_WHOLE:
             out[piece] = red if isinstance(red, str) else "<REDACTED>"
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(key)
-            yield from _strings(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _strings(item)

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from retake._canary import carries
+from retake._values import strings
 from retake.schema import Effect, Event, Severity, ToolSpec, WiringChange
 
 from ._align import Alignment, call_groups, canonical, tool_of
@@ -348,7 +349,7 @@ class Classifier:
         for e in self.cand[:c]:
             if e.kind != "tool_result":
                 continue
-            for piece in _strings(e.output):
+            for piece in strings(e.output):
                 if len(piece) >= 30 and piece in new and piece not in old:
                     return True
         return False
@@ -402,14 +403,3 @@ class Classifier:
                     tool = tool_of(e)
                     summary = f"canary {canary!r} leaves through {where}"
                     self.add(Finding("canary_leaked", "critical", r, c, tool, summary))
-
-
-def _strings(value: object) -> Iterable[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list | tuple):
-        for v in value:
-            yield from _strings(v)
