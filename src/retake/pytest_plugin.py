@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from retake import mutate, runner, store
-from retake.errors import RetakeError
-from retake.schema import Cassette, SessionReplay
+# pytest loads this plugin in every run of every project retake is installed in: retake itself
+# is imported only once a scenario is collected or the fixture is used.
+if TYPE_CHECKING:
+    from retake import runner
+    from retake.schema import Cassette, SessionReplay
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -48,6 +50,9 @@ class ScenarioFailed(Exception):
 
 class ScenarioFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
+        from retake import runner
+        from retake.errors import RetakeError
+
         agent = self.config.getoption("--retake-agent")
         model = self.config.getoption("--retake-model")
         try:
@@ -68,6 +73,8 @@ class ScenarioItem(pytest.Item):
         self.mutated = mutated
 
     def runtest(self) -> None:
+        from retake import runner
+
         path, trial, config = self.job
         config = runner.replace(config, compare=True)
         result = runner.replay_path(path, config, trial=trial)
@@ -114,6 +121,9 @@ class RetakeFixture:
     ) -> runner.ReplayOutcome:
         """Replay a cassette (or its path) against a release; mutations and expectations as
         a scenario file writes them."""
+        from retake import mutate, runner, store
+        from retake.schema import Cassette
+
         loaded = cassette if isinstance(cassette, Cassette) else store.load(cassette)
         scenario = mutate.Scenario.model_validate(
             {"cassette": "-", "mutations": mutations or [], "seed": seed}

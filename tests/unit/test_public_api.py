@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 
 import pytest
 
@@ -108,3 +110,16 @@ def test_errors_subclass_the_builtin_that_fits() -> None:
     assert issubclass(retake.CorruptCassette, ValueError)
     assert issubclass(retake.CassetteLimitExceeded, retake.CorruptCassette)
     assert issubclass(retake.WriterError, RuntimeError)
+
+
+def test_importing_retake_or_its_pytest_plugin_loads_no_stage() -> None:
+    # pytest loads the plugin in every run of every project retake is installed in, and the
+    # stages take about a second to import: they load when a public name is first used.
+    code = (
+        "import sys, retake, retake.pytest_plugin\n"
+        "print(sorted(m for m in sys.modules if m.startswith('retake.')))\n"
+        "retake.Cassette\n"
+        "print('retake.schema' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split("\n")[:2] == ["['retake.pytest_plugin']", "True"]
