@@ -22,7 +22,8 @@ each message says what happened, names the offending value, and says what to do:
     └── RedactionError                    redaction could not make a value safe to store
         └── LeakDetected                  (ValueError) the write-time scan still finds a secret
 
-``retake.cli`` maps each of these to an exit code and one readable paragraph.
+``retake.cli`` maps each of these to an exit code and one readable paragraph. The one warning
+retake gives, ``EphemeralKeyWarning`` (no redaction key configured), lives here too.
 """
 
 from __future__ import annotations
@@ -129,3 +130,7 @@ class RedactionError(RetakeError):
 
 class LeakDetected(RedactionError, ValueError):
     """The write-time scan found a secret or personal value that redaction left in place."""
+
+
+class EphemeralKeyWarning(UserWarning):
+    """No redaction key was configured, so a random one is used for this session only."""

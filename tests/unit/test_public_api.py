@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import subprocess
 import sys
+from typing import get_args
 
 import pytest
 
@@ -123,3 +125,22 @@ def test_importing_retake_or_its_pytest_plugin_loads_no_stage() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split("\n")[:2] == ["['retake.pytest_plugin']", "True"]
+
+
+def test_the_command_line_starts_without_loading_a_stage() -> None:
+    # `retake --help` and the light commands would otherwise import every stage first.
+    code = (
+        "import sys, retake.cli\nprint(sorted(m for m in sys.modules if m.startswith('retake.')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = [m for m in ast.literal_eval(done.stdout) if not m.startswith("retake.cli")]
+    assert loaded == ["retake.errors"]
+
+
+def test_the_choices_the_command_line_spells_out_are_the_stages_own() -> None:
+    from retake import mutate, player
+    from retake.cli import _mutate, _replay
+
+    assert get_args(player.MatcherName) == _replay.MATCHERS
+    assert _replay.DEFAULT_MATCHERS == player.DEFAULT_MATCHERS
+    assert _mutate.FAMILIES == mutate.FAMILIES

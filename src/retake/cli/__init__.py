@@ -7,7 +7,7 @@ from typing import TextIO
 
 import typer
 
-from retake.redact import EphemeralKeyWarning
+from retake.errors import EphemeralKeyWarning
 
 from ._check import check, verify
 from ._common import err_console

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-
-from retake import report, suite
 
 from ._common import (
     EXIT_FAILED,
@@ -19,6 +17,13 @@ from ._common import (
     redaction_policy,
     user_errors,
 )
+from ._lazy import lazy
+
+if TYPE_CHECKING:
+    from retake import report, suite
+else:
+    report = lazy("retake.report")
+    suite = lazy("retake.suite")
 
 
 class Model(StrEnum):

@@ -5,17 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from retake import redact
-from retake._yamlfile import load_model
 from retake.errors import RetakeError
-from retake.store import PARTIAL_SUFFIX, SUFFIX
+
+from ._lazy import lazy
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from retake import _yamlfile, redact, store
+else:
+    _yamlfile, redact, store = lazy("retake._yamlfile"), lazy("retake.redact"), lazy("retake.store")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -87,7 +92,7 @@ def too_deep(what: str, exc: BaseException) -> NoReturn:
 
 def find_cassettes(paths: list[Path], *, partial: bool = True) -> Iterator[Path]:
     """Every cassette file named by ``paths``: files as given, directories searched deeply."""
-    suffixes = (SUFFIX, SUFFIX + PARTIAL_SUFFIX) if partial else (SUFFIX,)
+    suffixes = (store.SUFFIX, store.SUFFIX + store.PARTIAL_SUFFIX) if partial else (store.SUFFIX,)
     for path in paths:
         if path.is_dir():
             yield from sorted(
@@ -114,7 +119,9 @@ KeyFile = Annotated[
 def redaction_policy(policy: Path | None, key_file: Path | None) -> redact.RedactionPolicy | None:
     """The policy a command redacts or scans with: the ``--policy`` file's (a key file it
     names is found beside it), keyed by ``--key-file`` when given; ``None`` for the default."""
-    loaded = load_model(policy, redact.RedactionPolicy, "redaction policy") if policy else None
+    loaded = (
+        _yamlfile.load_model(policy, redact.RedactionPolicy, "redaction policy") if policy else None
+    )
     if key_file is not None:
         return (loaded or redact.RedactionPolicy()).model_copy(
             update={"key": redact.KeySource(file=key_file)}

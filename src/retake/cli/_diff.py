@@ -8,12 +8,6 @@ from typing import Annotated
 
 import typer
 
-from retake import store
-from retake._yamlfile import load_model
-from retake.diff import DiffConfig, explain, learn_noise
-from retake.diff import diff as diff_traces
-from retake.report import diff_view
-
 from ._common import EXIT_FAILED, as_json_data, console, user_errors
 
 
@@ -77,6 +71,12 @@ def diff(
             f"{text_threshold!r} is outside 0-1; use a similarity such as 0.9",
             param_hint="--text-threshold",
         )
+    from retake import store
+    from retake._yamlfile import load_model
+    from retake.diff import DiffConfig, explain, learn_noise
+    from retake.diff import diff as diff_traces
+    from retake.report import diff_view
+
     with user_errors():
         config = load_model(config_file, DiffConfig, "diff config") if config_file else DiffConfig()
     config = config.model_copy(

@@ -6,15 +6,19 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import yaml
 
-from retake import importers, store
-from retake.schema import Cassette
-
 from ._common import as_json_data, too_deep, user_errors
+from ._lazy import lazy
+
+if TYPE_CHECKING:
+    from retake import importers, store
+    from retake.schema import Cassette
+else:
+    importers, store = lazy("retake.importers"), lazy("retake.store")
 
 
 class Format(StrEnum):

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
-
-from retake import pipeline, redact
 
 from ._common import (
     EXIT_FAILED,
@@ -23,6 +21,13 @@ from ._common import (
     redaction_policy,
     user_errors,
 )
+from ._lazy import lazy
+
+if TYPE_CHECKING:
+    from retake import pipeline, redact
+else:
+    pipeline = lazy("retake.pipeline")
+    redact = lazy("retake.redact")
 
 
 class SourceFormat(StrEnum):

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
-
-from retake import pipeline
-from retake._yamlfile import load_model
-from retake.schema import TasksFile
 
 from ._common import (
     EXIT_FAILED,
@@ -22,6 +18,12 @@ from ._common import (
     redaction_policy,
     user_errors,
 )
+from ._lazy import lazy
+
+if TYPE_CHECKING:
+    from retake import pipeline
+else:
+    pipeline = lazy("retake.pipeline")
 
 
 def record(
@@ -41,6 +43,9 @@ def record(
 ) -> None:
     """Run an agent over a tasks file and record one redacted cassette per task."""
     with user_errors():
+        from retake._yamlfile import load_model
+        from retake.schema import TasksFile
+
         tasks_file = load_model(tasks, TasksFile, "tasks file")
         try:
             todo = tasks_file.resolve()

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from retake import store
-
 from ._common import console, user_errors
+from ._lazy import lazy
+
+if TYPE_CHECKING:
+    from retake import store
+else:
+    store = lazy("retake.store")
 
 
 def repair(

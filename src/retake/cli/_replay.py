@@ -6,15 +6,12 @@ import json
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, get_args
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-
-from retake import player, redact, runner, store
-from retake.schema import SessionReplay
 
 from ._common import (
     EXIT_FAILED,
@@ -27,6 +24,14 @@ from ._common import (
     redaction_policy,
     user_errors,
 )
+from ._lazy import lazy
+
+if TYPE_CHECKING:
+    from retake import player, redact, runner, store
+    from retake.schema import SessionReplay
+else:
+    player, redact = lazy("retake.player"), lazy("retake.redact")
+    runner, store = lazy("retake.runner"), lazy("retake.store")
 
 _STATUS_STYLE = {
     "completed": "green",
@@ -37,7 +42,10 @@ _STATUS_STYLE = {
 }
 
 
-_MATCHERS: tuple[str, ...] = get_args(player.MatcherName)
+MATCHERS = ("exact", "order", "tool")
+"""``player.MatcherName``, spelled out so ``--help`` needs no stage (a test keeps them equal)."""
+DEFAULT_MATCHERS = ("exact", "order")
+"""``player.DEFAULT_MATCHERS``, likewise."""
 
 
 class Unmatched(StrEnum):
@@ -88,7 +96,7 @@ def replay(
             "arguments), order (the tool's next recorded call), tool (its last one again). "
             "A loose match is noted in the candidate trace.",
         ),
-    ] = ",".join(player.DEFAULT_MATCHERS),
+    ] = ",".join(DEFAULT_MATCHERS),
     unmatched: Annotated[
         Unmatched,
         typer.Option(
@@ -113,10 +121,10 @@ def replay(
     type), timed out, crashed, or its cassette could not be loaded; 2 on usage or input
     errors."""
     chosen = tuple(m.strip() for m in matchers.split(",") if m.strip())
-    wrong = [m for m in chosen if m not in _MATCHERS]
+    wrong = [m for m in chosen if m not in MATCHERS]
     if wrong or not chosen:
         raise typer.BadParameter(
-            f"{', '.join(wrong) or 'none given'}; choose from {', '.join(_MATCHERS)}",
+            f"{', '.join(wrong) or 'none given'}; choose from {', '.join(MATCHERS)}",
             param_hint="--matchers",
         )
     with user_errors():

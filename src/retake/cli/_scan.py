@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
 
-from retake import pipeline, redact, store
 from retake.errors import RetakeError
 
 from ._common import (
@@ -23,8 +22,13 @@ from ._common import (
     redaction_policy,
     user_errors,
 )
+from ._lazy import lazy
 
-_CASSETTE_SUFFIXES = (store.SUFFIX, store.SUFFIX + store.PARTIAL_SUFFIX)
+if TYPE_CHECKING:
+    from retake import pipeline, redact, store
+else:
+    pipeline, redact, store = lazy("retake.pipeline"), lazy("retake.redact"), lazy("retake.store")
+
 _TEXT_SUFFIXES = (".json", ".jsonl", ".yaml", ".yml", ".txt", ".log", ".md")
 
 
@@ -35,7 +39,7 @@ def _other_files(paths: list[Path]) -> list[Path]:
             found.extend(
                 sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _TEXT_SUFFIXES)
             )
-        elif not path.name.endswith(_CASSETTE_SUFFIXES):
+        elif not path.name.endswith(_cassette_suffixes()):
             found.append(path)
     return found
 
@@ -72,7 +76,7 @@ def scan(
     findings: list[tuple[Path, redact.Finding]] = []
     scanned = 0
     for path in find_cassettes(paths):
-        if any_file and path.is_file() and not path.name.endswith(_CASSETTE_SUFFIXES):
+        if any_file and path.is_file() and not path.name.endswith(_cassette_suffixes()):
             continue  # a file named as it is: scanned below, as the text it holds
         scanned += 1
         try:
@@ -138,3 +142,7 @@ def redact_command(
         )
     counts = ", ".join(f"{k}: {v}" for k, v in redacted.header.redaction.counts.items()) or "none"
     console.print(f"wrote {target} (replaced: {counts})", highlight=False)
+
+
+def _cassette_suffixes() -> tuple[str, str]:
+    return store.SUFFIX, store.SUFFIX + store.PARTIAL_SUFFIX

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from retake import store
-from retake.report import timeline_table
-
 from ._common import as_json_data, console, user_errors
+from ._lazy import lazy
+
+if TYPE_CHECKING:
+    from retake import report, store
+else:
+    report = lazy("retake.report")
+    store = lazy("retake.store")
 
 KINDS = ("user", "model", "tool_call", "permission", "tool_result", "output", "error", "note")
 
@@ -51,4 +55,4 @@ def show(
             data = as_json_data(event, f"event {event.seq} of {str(cassette)!r}")
             typer.echo(json.dumps(data, ensure_ascii=False))
         return
-    console.print(timeline_table(loaded, events, width=width))
+    console.print(report.timeline_table(loaded, events, width=width))

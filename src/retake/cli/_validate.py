@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from retake import store
 from retake.errors import RetakeError
 
 from ._common import EXIT_FAILED, EXIT_USAGE, console, err_console, find_cassettes
+from ._lazy import lazy
+
+if TYPE_CHECKING:
+    from retake import store
+else:
+    store = lazy("retake.store")
 
 
 def validate(

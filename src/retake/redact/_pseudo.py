@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from retake.errors import RedactionError
+from retake.errors import EphemeralKeyWarning, RedactionError
 
 from ._matching import BUILTIN_SET
 from ._tokens import format_token, secret_token
@@ -22,10 +22,6 @@ from ._tokens import format_token, secret_token
 __all__ = ["EphemeralKeyWarning", "Pseudonymiser", "RedactionKey"]
 
 _MIN_KEY_BYTES = 16
-
-
-class EphemeralKeyWarning(UserWarning):
-    """No redaction key was configured, so a random one is used for this session only."""
 
 
 @dataclass(frozen=True, slots=True, repr=False)
