@@ -53,6 +53,8 @@ phones = st.one_of(
     st.from_regex(r"\([2-9][0-9]{2}\) [2-9][0-9]{2}-[0-9]{4}", fullmatch=True),
     st.from_regex(r"[2-9][0-9]{2}-[2-9][0-9]{2}-[0-9]{4}", fullmatch=True),
     st.from_regex(r"0[1-9][0-9]{2} [0-9]{3} [0-9]{4}", fullmatch=True),
+    st.from_regex(r"\(0[1-9][0-9]\) ?[0-9]{7}", fullmatch=True),
+    st.from_regex(r"0[1-9][0-9][ /][0-9]{7}", fullmatch=True),
 )
 ipv4s = st.ip_addresses(v=4).filter(lambda a: a.is_global).map(str)
 uuids = st.uuids().map(str)

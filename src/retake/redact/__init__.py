@@ -5,6 +5,8 @@ Nothing recorded reaches disk unredacted: the recorder passes every value throug
 still finds something (``writer.finalise(check=assert_no_leaks)``).
 """
 
+from retake.errors import EphemeralKeyWarning
+
 from ._cassette import assert_no_leaks, redact_cassette, redact_event, scan_cassette
 from ._detectors import BUILTIN_DETECTORS, Category, Detector, detector_names
 from ._findings import Finding
@@ -17,7 +19,7 @@ from ._policy import (
     RedactionPolicy,
     UserPattern,
 )
-from ._pseudo import EphemeralKeyWarning, RedactionKey
+from ._pseudo import RedactionKey
 from ._redactor import Redactor, scan
 from ._walk import Tally
 

@@ -65,6 +65,10 @@ class Detector:
     """Where to search again after ``validate`` rejected a match (default: one character on,
     since a shorter valid match may start inside it). Set it only when every match that
     starts before the returned position would be rejected too."""
+    shrink: str = ""
+    """Separators at which a rejected match is cut and tried again, longest first, from the
+    same start: a phone number followed by another number is too long as one match, and
+    valid without the tail."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +105,7 @@ def _d(
     hint: str | None = None,
     margin: tuple[int, int] = (40, 40),
     resume: Callable[[re.Match[str]], int] | None = None,
+    shrink: str = "",
 ) -> Detector:
     return Detector(
         name=name,
@@ -116,6 +121,7 @@ def _d(
         hint=re.compile(hint) if hint is not None else None,
         margin=margin,
         resume=resume,
+        shrink=shrink,
     )
 
 
@@ -322,11 +328,14 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     _d(
         "phone",
         P,
-        r"(?:0[1-9][0-9]{0,3}|\(0[1-9][0-9]{0,3}\))(?:[ -][0-9]{2,8}){1,4}",
+        # A trunk prefix (0...), bare or in brackets, then groups of digits: 020 7946 0958,
+        # (020)7946 0958, 030/1234567, 06 12 34 56 78.
+        r"(?:0[1-9][0-9]{0,3}[ /-]|\(0[1-9][0-9]{0,3}\)[ ]?)[0-9]{2,8}(?:[ -][0-9]{2,8}){0,3}",
         (),
         validate=v.all_of(v.bounded(_PHONE_EDGE, _PHONE_EDGE), v.national_phone),
         token="phone",
         numeric=1,
+        shrink=" -",
     ),
     _d(
         "ipv4",

@@ -280,8 +280,27 @@ def _run(det: Detector, text: str, pos: int, endpos: int, found: list[Match]) ->
         ):
             found.append(Match(start, end, det))
             m = search(text, max(m.end(), m.start() + 1), endpos)
+        elif det.shrink and (cut := _shrunk(det, text, m)) is not None:
+            found.append(Match(*cut.span(group), det))
+            m = search(text, cut.end(), endpos)
         else:
             m = search(text, m.start() + 1 if resume is None else resume(m), endpos)
+
+
+def _shrunk(det: Detector, text: str, m: re.Match[str]) -> re.Match[str] | None:
+    """The longest valid match from ``m``'s start that ends at one of ``det.shrink``'s
+    separators inside ``m``, if any."""
+    start, group, validate = m.start(), det.group, det.validate
+    for cut in range(m.end() - 1, start, -1):
+        if text[cut] not in det.shrink:
+            continue
+        shorter = det.pattern.match(text, start, cut)
+        if shorter is None:
+            continue
+        a, b = shorter.span(group)
+        if a >= 0 and a != b and (validate is None or validate(shorter.group(group), text, a, b)):
+            return shorter
+    return None
 
 
 def _run_near(det: Detector, text: str, found: list[Match]) -> None:

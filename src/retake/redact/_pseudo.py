@@ -19,7 +19,7 @@ from retake.errors import EphemeralKeyWarning, RedactionError
 from ._matching import BUILTIN_SET
 from ._tokens import format_token, secret_token
 
-__all__ = ["EphemeralKeyWarning", "Pseudonymiser", "RedactionKey"]
+__all__ = ["Pseudonymiser", "RedactionKey"]
 
 _MIN_KEY_BYTES = 16
 

@@ -184,16 +184,36 @@ def intl_phone(m: str, _t: str, _s: int, _e: int) -> bool:
 _PHONE_RUN = frozenset("0123456789 ().-")
 
 
+_LONGEST_PHONE = 32
+"""Characters an international number spans at most, separators included."""
+
+
 def _after_plus(text: str, start: int) -> bool:
-    """Whether the digits at ``start`` continue an international ``+...`` number."""
-    i = start - 1
-    while i >= 0 and text[i] in _PHONE_RUN:
+    """Whether the digits at ``start`` continue an international ``+...`` number (looking
+    back no further than one could reach, so a long run of digits stays linear)."""
+    i, stop = start - 1, max(start - _LONGEST_PHONE, 0) - 1
+    while i > stop and text[i] in _PHONE_RUN:
         i -= 1
-    return i >= 0 and text[i] == "+"
+    return i > stop and text[i] == "+"
+
+
+_GROUP = re.compile(r"[0-9]+")
+
+
+def _date_like(group: str) -> bool:
+    """A YYYYMMDD date from 1900 to 2099 (a batch or case number, not a subscriber)."""
+    if len(group) != 8 or group[:2] not in ("19", "20"):
+        return False
+    month, day = int(group[4:6]), int(group[6:])
+    return 1 <= month <= 12 and 1 <= day <= 31
 
 
 def national_phone(m: str, text: str, start: int, _e: int) -> bool:
-    return 9 <= len(_phone_digits(m)) <= 11 and not _after_plus(text, start)
+    return (
+        9 <= len(_phone_digits(m)) <= 11
+        and not _after_plus(text, start)
+        and not any(_date_like(g) for g in _GROUP.findall(m))
+    )
 
 
 def ssn(m: str, text: str, start: int, _e: int) -> bool:

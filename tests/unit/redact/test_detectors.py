@@ -77,6 +77,11 @@ POSITIVE = [
     ("phone", "ring 020 7946 0958", "020 7946 0958"),
     ("phone", "ring (020) 7946 0958 now", "(020) 7946 0958"),
     ("phone", "Tel. 030 1234567", "030 1234567"),
+    ("phone", "Tel. (020)7946 0958", "(020)7946 0958"),
+    ("phone", "Tel. 030/1234567", "030/1234567"),
+    # followed by another number: too long as one match, found without the tail
+    ("phone", "call (020) 7946 0958 24 hours a day", "(020) 7946 0958"),
+    ("phone", "Tel. 030 1234567 12 lines", "030 1234567"),
     ("card", "card 4111 1111 1111 1111.", "4111 1111 1111 1111"),
     ("card", "card 4012-8888-8888-1881", "4012-8888-8888-1881"),
     ("card", "amex 378282246310005", "378282246310005"),
@@ -110,6 +115,7 @@ NEGATIVE = [
     "call_I3WHVqSB8LfMWiSb44Q4ohBh toolu_0167cfEnoQaPviGdVXA95zcu",
     "user-1a2b3c4d5e@redacted.example and <REDACTED:openai_key:0a1b2c3d>",
     "zip 77243, total 523, 3 bags, seat 12A, gate B22",
+    "batch 01 20240115, case 01-20240115, (01) 20240115",
 ]
 
 
@@ -153,3 +159,8 @@ def test_email_search_skips_a_rejected_domain_without_losing_a_match(text: str) 
     retry_everywhere = DetectorSet(replace(d, resume=None) for d in BUILTIN_DETECTORS)
     expected = [(m.detector.name, m.start, m.end) for m in retry_everywhere.find(text)]
     assert [(m.detector.name, m.start, m.end) for m in BUILTIN_SET.find(text)] == expected
+
+
+def test_two_national_numbers_in_a_row_are_both_found() -> None:
+    phones = [m for d, m in fired("phones: 030 1234567 or 040 7654321") if d == "phone"]
+    assert phones == ["030 1234567", "040 7654321"]
