@@ -6,10 +6,11 @@ This module is the one public door; implementation modules are private.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import importlib.util
+import typing as _typing
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from retake.capture import (
         AsyncTransport,
         AsyncTransport2,
@@ -196,14 +197,18 @@ _EXPORTS: dict[str, str] = {
 pytest, which loads the plugin in every run) does not pay for every stage up front."""
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
+if not _typing.TYPE_CHECKING:  # type checkers read the imports above, and flag unknown names
+
+    def __getattr__(name: str) -> _typing.Any:
+        module = _EXPORTS.get(name)
+        if module is not None:
+            value = getattr(_importlib.import_module(module), name)
+            globals()[name] = value
+            return value
+        if not name.startswith("_") and _importlib.util.find_spec(f"retake.{name}"):
+            # ``import retake`` then ``retake.redact.Redactor``, as when everything loaded
+            return _importlib.import_module(f"retake.{name}")
         raise AttributeError(f"module 'retake' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
 
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    def __dir__() -> list[str]:
+        return sorted(__all__)

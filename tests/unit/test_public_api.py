@@ -6,6 +6,7 @@ import ast
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 from typing import get_args
 
 import pytest
@@ -144,3 +145,25 @@ def test_the_choices_the_command_line_spells_out_are_the_stages_own() -> None:
     assert get_args(player.MatcherName) == _replay.MATCHERS
     assert _replay.DEFAULT_MATCHERS == player.DEFAULT_MATCHERS
     assert _mutate.FAMILIES == mutate.FAMILIES
+
+
+def test_every_public_name_is_both_typed_and_exported() -> None:
+    # Each name is imported for type checkers and mapped to its module for the lazy lookup;
+    # a name missing from either would be Any to users' type checkers, or not found.
+    tree = ast.parse(Path(retake.__file__).read_text())
+    typed = {
+        (node.module, alias.name)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert typed == {(module, name) for name, module in retake._EXPORTS.items()}
+    assert set(retake._EXPORTS) | {"__version__"} == set(PUBLIC)
+
+
+def test_stage_packages_are_reachable_from_the_package() -> None:
+    code = "import retake\nprint(retake.redact.Redactor.__name__, retake.store.SUFFIX)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["Redactor", ".retake"]

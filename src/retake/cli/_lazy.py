@@ -15,10 +15,14 @@ from typing import Any
 class Stage:
     """A module's attributes, the module being imported when one is first read."""
 
+    __slots__ = ("_name",)
+
     def __init__(self, name: str) -> None:
         self._name = name
 
     def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):  # copy, pickle and friends probe for these
+            raise AttributeError(attr)
         return getattr(importlib.import_module(self._name), attr)
 
     def __repr__(self) -> str:
