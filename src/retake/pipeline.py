@@ -441,10 +441,9 @@ def import_paths(
 def save_redacted(
     cassette: Cassette, target: Path, redactor: redact.Redactor, *, overwrite: bool = False
 ) -> Cassette:
-    """Write a cassette that was not recorded through a writer (an import, a replay's
-    candidate, a re-redaction) as a recording is written: redacted, and refused by the leak
-    scan if a detector still fires on it, in which case nothing is written. Returns what was
-    written."""
+    """Write a cassette that was not recorded through a writer (an import, a re-redaction)
+    as a recording is written: redacted, and refused by the leak scan if a detector still
+    fires on it, in which case nothing is written. Returns what was written."""
     redacted = redact.redact_cassette(cassette, redactor)
     save_scanned(redacted, target, redactor.policy, overwrite=overwrite)
     return redacted

@@ -317,6 +317,7 @@ def replay_cassette(
     if config.expectations:
         trace = expect.Trace(candidate, cassette, canaries, report.divergences if report else ())
         verdicts = expect.check(config.expectations, trace)
+    ended = _ended_raising(cassette)
     result = SessionReplay(
         cassette=source,
         session_id=cassette.header.session_id,
@@ -325,7 +326,8 @@ def replay_cassette(
         answer=answer,
         error=error,
         raised=raised,
-        recorded_error=_ended_raising(cassette),
+        recorded_raised=None if ended is None else ended.type,
+        recorded_error=None if ended is None else ended.message,
         wiring=tuple(wiring),
         unmatched=unmatched,
         request_drift=tuple(drift),
@@ -446,10 +448,10 @@ def _qualified(exc: BaseException) -> str:
     return f"{type(exc).__module__}.{type(exc).__qualname__}"
 
 
-def _ended_raising(cassette: Cassette) -> str | None:
-    """The exception a recorded session ended with, if it did (``module.Class: message``)."""
+def _ended_raising(cassette: Cassette) -> ErrorEvent | None:
+    """The error a recorded session ended with, if it did."""
     last = cassette.events[-1] if cassette.events else None
-    return f"{last.type}: {last.message}" if isinstance(last, ErrorEvent) else None
+    return last if isinstance(last, ErrorEvent) else None
 
 
 def raised_unlike_recording(result: SessionReplay) -> bool:
@@ -459,10 +461,9 @@ def raised_unlike_recording(result: SessionReplay) -> bool:
     exception moved to another module still counts as the same."""
     if result.status != "raised":
         return False
-    if result.recorded_error is None:
+    if result.recorded_raised is None:
         return True
-    recorded = result.recorded_error.partition(": ")[0]
-    return recorded.rpartition(".")[2] != (result.raised or "").rpartition(".")[2]
+    return result.recorded_raised.rpartition(".")[2] != (result.raised or "").rpartition(".")[2]
 
 
 def _locate_unmatched(

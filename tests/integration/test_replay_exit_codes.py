@@ -109,3 +109,9 @@ def test_json_lines_stay_parseable_and_the_exit_code_still_fails(
     ]
     assert "answered.retake (trial 0): the release raised, unlike its recording" in run.said
     assert "raised.retake (trial 0)" not in run.said
+    # The lines say how each side raised, for a machine reading them.
+    raised_by = {Path(r["cassette"]).name: (r["raised"], r["recorded_raised"]) for r in results}
+    assert raised_by == {
+        "answered.retake": ("builtins.RuntimeError", None),
+        "raised.retake": ("builtins.RuntimeError", "builtins.RuntimeError"),
+    }

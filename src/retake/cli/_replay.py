@@ -209,7 +209,11 @@ def replay(
 def _explain_raises(unexpected: list[SessionReplay], out: Console) -> None:
     for s in unexpected:
         name = Path(s.scenario).stem if s.scenario else Path(s.cassette).name
-        recorded = f"raised {s.recorded_error}" if s.recorded_error else "ended without an error"
+        recorded = (
+            f"raised {s.recorded_raised}: {s.recorded_error}"
+            if s.recorded_raised
+            else "ended without an error"
+        )
         out.print(
             Text(f"\n{name} (trial {s.trial}): the release raised, unlike its recording", "bold")
         )

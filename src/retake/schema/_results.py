@@ -97,8 +97,10 @@ class SessionReplay(Model):
     """What went wrong, for every status but ``completed``."""
     raised: str | None = None
     """The exception the release raised (``module.Class``), when the status is ``raised``."""
+    recorded_raised: str | None = None
+    """The exception the recorded session ended with (``module.Class``), if it did."""
     recorded_error: str | None = None
-    """The exception the recorded session ended with, if it did (``module.Class: message``)."""
+    """That exception's message."""
     wiring: tuple[WiringChange, ...] = ()
     """Wiring drift, found before running."""
     unmatched: tuple[UnmatchedCall, ...] = ()
