@@ -335,7 +335,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         validate=v.all_of(v.bounded(_PHONE_EDGE, _PHONE_EDGE), v.national_phone),
         token="phone",
         numeric=1,
-        shrink=" -",
+        shrink=" ",
     ),
     _d(
         "ipv4",

@@ -289,18 +289,30 @@ def _run(det: Detector, text: str, pos: int, endpos: int, found: list[Match]) ->
 
 def _shrunk(det: Detector, text: str, m: re.Match[str]) -> re.Match[str] | None:
     """The longest valid match from ``m``'s start that ends at one of ``det.shrink``'s
-    separators inside ``m``, if any."""
-    start, group, validate = m.start(), det.group, det.validate
+    separators inside ``m``, if any, and if no valid match starting inside it reaches past
+    it (then the number is that later one: a postcode before a phone number is not its area
+    code)."""
+    start = m.start()
     for cut in range(m.end() - 1, start, -1):
         if text[cut] not in det.shrink:
             continue
         shorter = det.pattern.match(text, start, cut)
-        if shorter is None:
+        if shorter is None or not _valid(det, text, shorter):
             continue
-        a, b = shorter.span(group)
-        if a >= 0 and a != b and (validate is None or validate(shorter.group(group), text, a, b)):
-            return shorter
+        for inner in range(start + 1, cut):
+            if text[inner - 1] in det.shrink:
+                later = det.pattern.match(text, inner, m.end())
+                if later is not None and later.end() > cut and _valid(det, text, later):
+                    return None
+        return shorter
     return None
+
+
+def _valid(det: Detector, text: str, m: re.Match[str]) -> bool:
+    a, b = m.span(det.group)
+    return (
+        a >= 0 and a != b and (det.validate is None or det.validate(m.group(det.group), text, a, b))
+    )
 
 
 def _run_near(det: Detector, text: str, found: list[Match]) -> None:

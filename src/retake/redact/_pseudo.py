@@ -68,7 +68,8 @@ class RedactionKey:
         except OSError as exc:
             raise RedactionError(
                 f"cannot read the redaction key file path={str(path)!r}: {exc.strerror}; "
-                "check the path in the redaction policy, or set RETAKE_REDACTION_KEY instead"
+                "check the path (--key-file, or the key file the redaction policy names), or "
+                "set RETAKE_REDACTION_KEY instead"
             ) from exc
         try:
             return cls.from_text(data.decode("ascii"), source=f"file:{path}")

@@ -197,23 +197,8 @@ def _after_plus(text: str, start: int) -> bool:
     return i > stop and text[i] == "+"
 
 
-_GROUP = re.compile(r"[0-9]+")
-
-
-def _date_like(group: str) -> bool:
-    """A YYYYMMDD date from 1900 to 2099 (a batch or case number, not a subscriber)."""
-    if len(group) != 8 or group[:2] not in ("19", "20"):
-        return False
-    month, day = int(group[4:6]), int(group[6:])
-    return 1 <= month <= 12 and 1 <= day <= 31
-
-
 def national_phone(m: str, text: str, start: int, _e: int) -> bool:
-    return (
-        9 <= len(_phone_digits(m)) <= 11
-        and not _after_plus(text, start)
-        and not any(_date_like(g) for g in _GROUP.findall(m))
-    )
+    return 9 <= len(_phone_digits(m)) <= 11 and not _after_plus(text, start)
 
 
 def ssn(m: str, text: str, start: int, _e: int) -> bool:

