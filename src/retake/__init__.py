@@ -7,7 +7,6 @@ This module is the one public door; implementation modules are private.
 from __future__ import annotations
 
 import importlib as _importlib
-import importlib.util
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
@@ -197,6 +196,27 @@ _EXPORTS: dict[str, str] = {
 pytest, which loads the plugin in every run) does not pay for every stage up front."""
 
 
+_SUBMODULES = frozenset(
+    {
+        "capture",
+        "diff",
+        "errors",
+        "expect",
+        "importers",
+        "mutate",
+        "pipeline",
+        "player",
+        "redact",
+        "report",
+        "runner",
+        "schema",
+        "store",
+        "suite",
+    }
+)
+"""The stages and layers a bare ``import retake`` reaches, as when it loaded them all."""
+
+
 if not _typing.TYPE_CHECKING:  # type checkers read the imports above, and flag unknown names
 
     def __getattr__(name: str) -> _typing.Any:
@@ -205,10 +225,9 @@ if not _typing.TYPE_CHECKING:  # type checkers read the imports above, and flag 
             value = getattr(_importlib.import_module(module), name)
             globals()[name] = value
             return value
-        if not name.startswith("_") and _importlib.util.find_spec(f"retake.{name}"):
-            # ``import retake`` then ``retake.redact.Redactor``, as when everything loaded
+        if name in _SUBMODULES:  # ``import retake`` then ``retake.redact.Redactor``
             return _importlib.import_module(f"retake.{name}")
         raise AttributeError(f"module 'retake' has no attribute {name!r}")
 
     def __dir__() -> list[str]:
-        return sorted(__all__)
+        return sorted(set(__all__) | {n for n in globals() if n.startswith("__")})

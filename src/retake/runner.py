@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import multiprocessing as mp
 import queue
 import signal
@@ -381,7 +380,7 @@ def _quoted(result: SessionReplay, quoter: Quoter, *, timelines: bool) -> Sessio
         )
         live, _, rest = (call.explanation or "").partition("\n")
         if live.startswith("live call"):  # the player's first line: said again, redacted
-            live = f"live call   {call.tool}({json.dumps(arguments, sort_keys=True)})"
+            live = f"live call   {call.tool}({player.canonical(arguments)})"
         explanation = "\n".join(x for x in (live, quoter.text(rest)) if x)
         unmatched.append(
             call.model_copy(

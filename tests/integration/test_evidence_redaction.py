@@ -174,3 +174,12 @@ def test_retake_check_takes_the_redaction_key_and_policy(scenarios: Path, tmp_pa
     assert answer.startswith("<REDACTED:field:"), answer
     code, text = run("--key-file", str(tmp_path / "no-such-key"))
     assert code == 2 and "cannot read the redaction key file" in text
+
+
+def test_an_unmatched_call_with_bytes_is_quoted_without_a_traceback(tmp_path: Path) -> None:
+    scenarios = suite_of(tmp_path / "suite", "lookup-in-transit.retake")
+    bundle = suite.check(scenarios, agent="tests.support.leaky_agents:uploads_bytes")
+    (trial,) = bundle.scenarios[0].trials
+    assert [c.tool for c in trial.unmatched] == ["upload"]
+    assert trial.unmatched[0].explanation.startswith("live call   upload(")
+    assert leaked(written(bundle, tmp_path)) == {}

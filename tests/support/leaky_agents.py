@@ -63,3 +63,20 @@ def keyed_note(task: Task) -> str:
         data={"result": {"refund_id": "RF-9e3d3d88", EMAIL: True}},
     )
     return "done"
+
+
+@tool(effect="write")
+def upload(name: str, blob: bytes) -> dict[str, Any]:
+    """Store a file (a tool no recording has: every call is unmatched)."""
+    return {"ok": True}
+
+
+def uploads_bytes(task: Task) -> str:
+    """Sends raw bytes along with the customer's address."""
+    lookup_order(order_id="A-1077")
+    with contextlib.suppress(ToolError):
+        upload(name=EMAIL, blob=b"\x00\x01" + API_KEY.encode())
+    return "done"
+
+
+uploads_bytes.tools = (lookup_order, upload)  # type: ignore[attr-defined]

@@ -167,3 +167,15 @@ def test_stage_packages_are_reachable_from_the_package() -> None:
     code = "import retake\nprint(retake.redact.Redactor.__name__, retake.store.SUFFIX)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["Redactor", ".retake"]
+
+
+def test_unknown_names_are_attribute_errors_and_import_nothing() -> None:
+    code = (
+        "import sys, retake\n"
+        "before = set(sys.modules)\n"
+        "print([hasattr(retake, n) for n in ('a.b', 'cli', 'pytest_plugin', 'x', '_y')])\n"
+        "print(sorted(m for m in set(sys.modules) - before if m.startswith('retake')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["[False, False, False, False, False]", "[]"]
+    assert not set(retake._EXPORTS) & set(retake._SUBMODULES)

@@ -21,7 +21,7 @@ class Stage:
         self._name = name
 
     def __getattr__(self, attr: str) -> Any:
-        if attr.startswith("__"):  # copy, pickle and friends probe for these
+        if attr.startswith("_"):  # copy and pickle probe for dunders; _name is a slot
             raise AttributeError(attr)
         return getattr(importlib.import_module(self._name), attr)
 

@@ -210,7 +210,7 @@ def _explain_raises(unexpected: list[SessionReplay], out: Console) -> None:
     for s in unexpected:
         name = Path(s.scenario).stem if s.scenario else Path(s.cassette).name
         recorded = (
-            f"raised {s.recorded_raised}: {s.recorded_error}"
+            f"raised {s.recorded_raised}" + (f": {s.recorded_error}" if s.recorded_error else "")
             if s.recorded_raised
             else "ended without an error"
         )

@@ -6,12 +6,13 @@ import pytest
 
 from retake.runner import raised_unlike_recording
 from retake.schema import SessionReplay
+from retake.schema._results import SessionStatus
 
 
-def result(status: str, raised: str | None, recorded: str | None) -> SessionReplay:
+def result(status: SessionStatus, raised: str | None, recorded: str | None) -> SessionReplay:
     return SessionReplay(
         cassette="c.retake", status=status, raised=raised, recorded_raised=recorded
-    )  # type: ignore[arg-type]
+    )
 
 
 @pytest.mark.parametrize(
@@ -26,6 +27,6 @@ def result(status: str, raised: str | None, recorded: str | None) -> SessionRepl
     ],
 )
 def test_a_raise_counts_against_the_release_only_where_the_recording_did_not_raise_it(
-    status: str, raised: str | None, recorded: str | None, unlike: bool
+    status: SessionStatus, raised: str | None, recorded: str | None, unlike: bool
 ) -> None:
     assert raised_unlike_recording(result(status, raised, recorded)) is unlike
