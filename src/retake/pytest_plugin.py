@@ -39,7 +39,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.File | None:
     agent = parent.config.getoption("--retake-agent")
-    if agent and file_path.suffix in (".yaml", ".yml") and file_path.name != "crosswalk.yaml":
+    if not agent:
+        return None
+    from retake import runner
+
+    if file_path.suffix in runner.SCENARIO_SUFFIXES and file_path.name != runner.CROSSWALK:
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 

@@ -59,6 +59,7 @@ __all__ = [
     "results_key",
     "run",
     "run_jobs",
+    "scenario_files",
     "scenario_jobs",
     "task_of",
 ]
@@ -580,6 +581,22 @@ def run(
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 
 
+CROSSWALK = "crosswalk.yaml"
+"""The file of a suite folder that maps controls to its scenarios; not a scenario itself."""
+
+
+def scenario_files(path: Path) -> list[Path]:
+    """The scenario files ``path`` names: the file itself, or every one in the folder and its
+    subfolders (the crosswalk aside)."""
+    if not path.is_dir():
+        return [path]
+    return sorted(
+        p
+        for p in path.rglob("*")
+        if p.suffix in SCENARIO_SUFFIXES and p.is_file() and p.name != CROSSWALK
+    )
+
+
 def scenario_jobs(
     paths: Iterable[Path | str],
     agent: str,
@@ -593,13 +610,7 @@ def scenario_jobs(
     """Every (cassette, trial, settings) of the scenario files under ``paths``, checked
     against their cassettes as they are read (an error names file, line and field)."""
     for given in paths:
-        path = Path(given)
-        found = (
-            sorted(p for p in path.rglob("*") if p.suffix in SCENARIO_SUFFIXES and p.is_file())
-            if path.is_dir()
-            else [path]
-        )
-        for scenario_file in found:
+        for scenario_file in scenario_files(Path(given)):
             loaded = mutate.load_scenario(scenario_file)
             loaded.check(store.load(loaded.cassette_path, allow_truncated=allow_truncated))
             try:

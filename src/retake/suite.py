@@ -87,7 +87,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise InputFileError(f"{path} is not valid TOML: {exc}", path=path) from exc
 
 
-CROSSWALK = "crosswalk.yaml"
+CROSSWALK = runner.CROSSWALK
 
 
 def load_crosswalk(path: Path, scenario_names: set[str]) -> Crosswalk:
@@ -118,8 +118,7 @@ def scenario_files(suite: Path) -> list[Path]:
         return [suite]
     if not suite.is_dir():
         raise InputFileError(f"no suite at {str(suite)!r}: give a folder of scenario files.")
-    found = sorted(p for p in suite.rglob("*") if p.suffix in runner.SCENARIO_SUFFIXES)
-    found = [p for p in found if p.name != CROSSWALK]
+    found = runner.scenario_files(suite)
     if not found:
         raise InputFileError(f"the suite {str(suite)!r} holds no scenario files (*.yaml).")
     return found

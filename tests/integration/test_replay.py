@@ -398,3 +398,18 @@ def test_a_key_file_that_cannot_be_read_is_one_clear_error(tmp_path: Path) -> No
     assert done.returncode == 2, done.stdout
     assert "Traceback" not in done.stderr and "missing" in done.stderr
     assert not list(tmp_path.glob("*.retake"))
+
+
+def test_the_replay_command_replays_a_suite_folder_without_its_crosswalk() -> None:
+    # A suite folder holds its crosswalk beside the scenarios; the crosswalk is not one.
+    suite = Path(__file__).resolve().parents[2] / "scenarios"
+    assert (suite / "crosswalk.yaml").is_file()
+    done = subprocess.run(
+        [sys.executable, "-m", "retake.cli", "replay", str(suite), "--agent", RELEASE_1],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "crosswalk" not in done.stderr
+    assert "sessions:" in done.stdout and "completed" in done.stdout
