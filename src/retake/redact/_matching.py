@@ -289,9 +289,8 @@ def _run(det: Detector, text: str, pos: int, endpos: int, found: list[Match]) ->
 
 def _shrunk(det: Detector, text: str, m: re.Match[str]) -> re.Match[str] | None:
     """The longest valid match from ``m``'s start that ends at one of ``det.shrink``'s
-    separators inside ``m``, if any, and if no valid match starting inside it reaches past
-    it (then the number is that later one: a postcode before a phone number is not its area
-    code)."""
+    separators inside ``m``, and that no valid match starting inside it reaches past (then
+    the number is that later one: a postcode before a phone number is not its area code)."""
     start = m.start()
     for cut in range(m.end() - 1, start, -1):
         if text[cut] not in det.shrink:
@@ -299,13 +298,25 @@ def _shrunk(det: Detector, text: str, m: re.Match[str]) -> re.Match[str] | None:
         shorter = det.pattern.match(text, start, cut)
         if shorter is None or not _valid(det, text, shorter):
             continue
-        for inner in range(start + 1, cut):
-            if text[inner - 1] in det.shrink:
-                later = det.pattern.match(text, inner, m.end())
-                if later is not None and later.end() > cut and _valid(det, text, later):
-                    return None
-        return shorter
+        if not any(
+            _reaches_past(det, text, inner, cut, m.end())
+            for inner in range(start + 1, cut)
+            if text[inner - 1] in det.shrink
+        ):
+            return shorter
     return None
+
+
+def _reaches_past(det: Detector, text: str, inner: int, cut: int, end: int) -> bool:
+    """Whether a valid match starting at ``inner`` ends past ``cut``: the longest one up to
+    ``end``, or one cut back at a separator (a number with another number after it)."""
+    for stop in range(end, cut, -1):
+        if stop != end and text[stop] not in det.shrink:
+            continue
+        later = det.pattern.match(text, inner, stop)
+        if later is not None and later.end() > cut and _valid(det, text, later):
+            return True
+    return False
 
 
 def _valid(det: Detector, text: str, m: re.Match[str]) -> bool:

@@ -81,8 +81,9 @@ class RedactionKey:
         """A fresh key for one session; warns that tokens then differ between sessions."""
         if warn:
             warnings.warn(
-                "no redaction key configured (set RETAKE_REDACTION_KEY or a key file in the "
-                "redaction policy): using a random key for this session, so the same value "
+                "no redaction key configured (set RETAKE_REDACTION_KEY, pass --key-file, or name "
+                "a key file in the redaction policy): using a random key for this session, so "
+                "the same value "
                 "will get different tokens in different cassettes",
                 EphemeralKeyWarning,
                 stacklevel=3,
