@@ -44,6 +44,8 @@ from retake.schema import (
 )
 
 __all__ = [
+    "CROSSWALK",
+    "SCENARIO_SUFFIXES",
     "Job",
     "ReplayConfig",
     "ReplayOutcome",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -179,3 +180,8 @@ def test_unknown_names_are_attribute_errors_and_import_nothing() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines() == ["[False, False, False, False, False]", "[]"]
     assert not set(retake._EXPORTS) & set(retake._SUBMODULES)
+
+
+def test_every_stage_is_reachable_from_a_bare_import() -> None:
+    on_disk = {m.name for m in pkgutil.iter_modules(retake.__path__) if not m.name.startswith("_")}
+    assert on_disk - {"cli", "demo", "pytest_plugin"} == retake._SUBMODULES

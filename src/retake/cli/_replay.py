@@ -242,7 +242,11 @@ def _divergences(sessions: list[SessionReplay]) -> None:
 
 def _scenario_dir(path: Path) -> bool:
     """A folder of scenario files (and no cassettes)."""
-    return path.is_dir() and any(path.rglob("*.y*ml")) and not any(path.rglob("*" + store.SUFFIX))
+    return (
+        path.is_dir()
+        and bool(runner.scenario_files(path))
+        and not any(path.rglob("*" + store.SUFFIX))
+    )
 
 
 def _table(sessions: list[SessionReplay], agent: str, model: str) -> Table:
