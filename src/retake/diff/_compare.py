@@ -139,6 +139,9 @@ def abridge(value: Any) -> Any:
     return value
 
 
+_AS_CANDIDATE: Any = object()
+
+
 @dataclass
 class RawChange:
     """A differing field before any noise rule or noise model judged it."""
@@ -152,13 +155,13 @@ class RawChange:
     reason: str = ""
     note: str = ""
     """A summary that says it better than the generic one."""
-    shown: Any = None
-    """The candidate's value as the report shows it (redacted), when ``shows`` is set."""
-    shows: bool = False
+    candidate_shown: Any = _AS_CANDIDATE
+    """The candidate's value as the report shows it: the value itself, unless the engine
+    quotes a redacted copy of the trace."""
 
-    @property
-    def candidate_shown(self) -> Any:
-        return self.shown if self.shows else self.candidate
+    def __post_init__(self) -> None:
+        if self.candidate_shown is _AS_CANDIDATE:
+            self.candidate_shown = self.candidate
 
     def to_model(self) -> FieldChange:
         return FieldChange(

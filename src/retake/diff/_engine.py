@@ -71,9 +71,7 @@ def _raw(recorded: Cassette, candidate: Cassette, comparer: Comparer) -> _Raw:
     shared = common_prefix(rec, cand)
     prefix = shared.length
     al = align(rec, cand, shared)
-    ignored = dict.fromkeys(IGNORED_RULES, 0)
-    for rule, n in shared.ignored.items():
-        ignored[rule] += n
+    ignored = {**dict.fromkeys(IGNORED_RULES, 0), **shared.ignored}
     changes: dict[int, list[RawChange]] = {}
     for r in range(prefix, len(rec)):
         c = al.rec_to_cand[r]
@@ -161,9 +159,9 @@ def diff(
             c = raw.al.rec_to_cand[r]
             if c is not None:
                 for change in found:
-                    if change.candidate is not None:
-                        change.shown = value_at(shown_events[c], change.path)
-                    change.shows = True
+                    change.candidate_shown = (
+                        None if change.candidate is None else value_at(shown_events[c], change.path)
+                    )
     drift = (
         wiring_between(recorded.header.tools, candidate.header.tools)
         if wiring is None
