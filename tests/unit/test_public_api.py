@@ -116,6 +116,12 @@ def test_errors_subclass_the_builtin_that_fits() -> None:
     assert issubclass(retake.WriterError, RuntimeError)
 
 
+def fresh(code: str) -> str:
+    """What ``code`` prints in a fresh interpreter (the modules it loads are its own)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout
+
+
 def test_importing_retake_or_its_pytest_plugin_loads_no_stage() -> None:
     # pytest loads the plugin in every run of every project retake is installed in, and the
     # stages take about a second to import: they load when a public name is first used.
@@ -125,8 +131,7 @@ def test_importing_retake_or_its_pytest_plugin_loads_no_stage() -> None:
         "retake.Cassette\n"
         "print('retake.schema' in sys.modules)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split("\n")[:2] == ["['retake.pytest_plugin']", "True"]
+    assert fresh(code).split("\n")[:2] == ["['retake.pytest_plugin']", "True"]
 
 
 def test_the_command_line_starts_without_loading_a_stage() -> None:
@@ -134,8 +139,7 @@ def test_the_command_line_starts_without_loading_a_stage() -> None:
     code = (
         "import sys, retake.cli\nprint(sorted(m for m in sys.modules if m.startswith('retake.')))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    loaded = [m for m in ast.literal_eval(done.stdout) if not m.startswith("retake.cli")]
+    loaded = [m for m in ast.literal_eval(fresh(code)) if not m.startswith("retake.cli")]
     assert loaded == ["retake.errors"]
 
 
@@ -166,8 +170,7 @@ def test_every_public_name_is_both_typed_and_exported() -> None:
 
 def test_stage_packages_are_reachable_from_the_package() -> None:
     code = "import retake\nprint(retake.redact.Redactor.__name__, retake.store.SUFFIX)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["Redactor", ".retake"]
+    assert fresh(code).split() == ["Redactor", ".retake"]
 
 
 def test_unknown_names_are_attribute_errors_and_import_nothing() -> None:
@@ -177,8 +180,7 @@ def test_unknown_names_are_attribute_errors_and_import_nothing() -> None:
         "print([hasattr(retake, n) for n in ('a.b', 'cli', 'pytest_plugin', 'x', '_y')])\n"
         "print(sorted(m for m in set(sys.modules) - before if m.startswith('retake')))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.splitlines() == ["[False, False, False, False, False]", "[]"]
+    assert fresh(code).splitlines() == ["[False, False, False, False, False]", "[]"]
     assert not set(retake._EXPORTS) & set(retake._SUBMODULES)
 
 
