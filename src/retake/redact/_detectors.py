@@ -319,7 +319,9 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     _d(
         "phone",
         P,
-        r"(?:\([2-9][0-9]{2}\)[ ]?|[2-9][0-9]{2}([-. ]))[2-9][0-9]{2}[-. ][0-9]{4}",
+        # North American: (415) 555-2671, 415-555-2671, 415.555.2671, and with the trunk
+        # prefix, 1-800-555-0199 or 1 (415) 555-2671.
+        r"(?:1[-. ])?(?:\([2-9][0-9]{2}\)[ ]?|[2-9][0-9]{2}[-. ])[2-9][0-9]{2}[-. ][0-9]{4}",
         (),
         validate=v.all_of(v.bounded(_PHONE_EDGE, _PHONE_EDGE), v.national_phone),
         token="phone",

@@ -26,7 +26,7 @@ __all__ = [
     "UserPattern",
 ]
 
-RULE_SET_VERSION = "3"
+RULE_SET_VERSION = "4"
 """Bumped whenever a built-in detector, token format or default list changes."""
 
 DEFAULT_HEADER_DENYLIST: frozenset[str] = frozenset(

@@ -8,7 +8,8 @@ and lets ``retake scan`` pass a redacted cassette without knowing the key:
 - card numbers: same length and separators, passes Luhn, starts with ``0`` (no issued card
   does);
 - phone numbers: same length and separators; international ones use the unassigned country
-  code ``+999``, national ones start with ``00`` (an international prefix, never a number);
+  code ``+999``, national ones start with ``00`` (an international prefix, never a number),
+  or ``000`` after a North American trunk ``1``;
 - US SSNs: area ``666``, which is never issued;
 - IPv4 in the documentation ranges (RFC 5737), IPv6 in ``2001:db8::/32`` (RFC 3849);
 - UUIDs: version 8 (RFC 9562, vendor-specific) with the node field starting ``0000``.
@@ -110,8 +111,12 @@ def format_token(fmt: str, value: str, digest: bytes, kind: str) -> str:
     if fmt == "phone":
         n = sum(1 for c in value if c in _DIGITS)
         # "+999" is an unassigned country code; "00" is an international prefix, never the
-        # start of a national number.
-        marker = "999" if value.lstrip().startswith("+") else "00"
+        # start of a national number. After a North American trunk "1", two more zeros, so the
+        # area code is not taken for a national one: 1 (415) ... becomes 0 (00.) ...
+        if value.lstrip().startswith("+"):
+            marker = "999"
+        else:
+            marker = "000" if value[:1] == "1" else "00"
         rest = digits_from(digest, max(n - len(marker), 0), alphabet="123456789")
         return _fill_digits(value, marker + rest)
     if fmt == "ssn":

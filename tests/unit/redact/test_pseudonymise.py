@@ -82,6 +82,8 @@ def test_card_token_keeps_length_separators_and_luhn(card: str) -> None:
         "020 7946 0958",
         "(020) 7946 0958",
         "030 1234567",
+        "1-800-555-0199",
+        "1 (415) 555-2671",
     ],
 )
 def test_phone_token_keeps_shape(phone: str) -> None:
