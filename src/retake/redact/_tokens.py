@@ -115,8 +115,10 @@ def format_token(fmt: str, value: str, digest: bytes, kind: str) -> str:
         # area code is not taken for a national one: 1 (415) ... becomes 0 (00.) ...
         if value.lstrip().startswith("+"):
             marker = "999"
+        elif value[:1] == "1":
+            marker = "000"
         else:
-            marker = "000" if value[:1] == "1" else "00"
+            marker = "00"
         rest = digits_from(digest, max(n - len(marker), 0), alphabet="123456789")
         return _fill_digits(value, marker + rest)
     if fmt == "ssn":
