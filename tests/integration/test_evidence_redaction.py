@@ -183,3 +183,26 @@ def test_an_unmatched_call_with_bytes_is_quoted_without_a_traceback(tmp_path: Pa
     assert [c.tool for c in trial.unmatched] == ["upload"]
     assert trial.unmatched[0].explanation.startswith("live call   upload(")
     assert leaked(written(bundle, tmp_path)) == {}
+
+
+@pytest.mark.parametrize("agent", ["leaks", "raises", "resets_password"])
+def test_retake_replay_prints_what_the_release_sent_redacted_unless_raw(
+    agent: str, tmp_path: Path
+) -> None:
+    cassette = "lookup-in-transit.retake"
+    args = ["replay", str(ROOT / "cassettes" / cassette), "--agent"]
+    args.append(f"tests.support.leaky_agents:{agent}")
+    shown = {}
+    for view in ("table", "--json"):
+        flags = ["--diff"] + ([view] if view != "table" else [])
+        done = CliRunner().invoke(app, [*args, *flags], env={"COLUMNS": "400"})
+        assert done.exception is None or isinstance(done.exception, SystemExit), done.output
+        shown[view] = done.output
+    assert leaked(shown) == {}
+    # It is the same run, only redacted: the release's calls, answer or error are still shown.
+    sessions = [json.loads(line) for line in shown["--json"].splitlines() if line.startswith("{")]
+    (session,) = sessions
+    assert session["unmatched"] or session["error"]
+    assert "@redacted.example" in shown["table"] or "<REDACTED:" in shown["table"]
+    raw = CliRunner().invoke(app, [*args, "--diff", "--json", "--raw"])
+    assert leaked({"raw": raw.output}), "--raw prints what the release sent as it is"

@@ -111,6 +111,16 @@ def replay(
     compare: Annotated[
         bool, typer.Option("--diff", help="Diff each candidate against its recording.")
     ] = False,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="Print what the release sent as it is. By default the answers, errors, "
+            "divergences, request drift and unmatched calls shown are redacted like a "
+            "recording (--policy, --key-file): a release may send what its recording never "
+            "held, and replay output ends up in CI logs.",
+        ),
+    ] = False,
 ) -> None:
     """Replay cassettes against a release: tools and (by default) the model are answered
     from the recording, write tools are never executed, and no network leaves the process
@@ -129,6 +139,8 @@ def replay(
         )
     with user_errors():
         policy = redaction_policy(policy_file, key_file)
+        # One key for the run, so a value keeps its token across sessions and trials.
+        key = None if raw else runner.results_key(policy)
     config = runner.ReplayConfig(
         agent=agent,
         model=model.value,
@@ -139,6 +151,8 @@ def replay(
         allow_truncated=allow_truncated,
         matchers=chosen,  # type: ignore[arg-type]
         unmatched=unmatched.value,
+        redact_results=not raw,
+        results_key=key,
     )
     scenarios = [p for p in paths if p.suffix in runner.SCENARIO_SUFFIXES or _scenario_dir(p)]
     cassettes = [p for p in paths if p not in scenarios]
@@ -163,6 +177,8 @@ def replay(
                     compare=compare,
                     matchers=config.matchers,
                     unmatched=config.unmatched,
+                    redact_results=config.redact_results,
+                    results_key=config.results_key,
                 ),
             )
 
