@@ -238,13 +238,31 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     _d(
         "secret_assignment",
         S,
-        r"(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token"
-        r"|client[_-]?secret|x-api-key)[\"']?\s*[:=]\s*[\"']?([^\s\"',;&<>]{6,})",
-        ["password", "passwd", "pwd", "secret", "api", "token"],
+        # A credential's name, within a longer one too (DJANGO_SECRET_KEY, TWILIO_AUTH_TOKEN,
+        # db_password_v2), then = or :, then the value. Not anchored: the name may start
+        # before the literal its gate finds (access_token).
+        r"(?:password|passwd|passphrase|pwd|secret|api[_-]?key|access[_-]?token"
+        r"|auth[_-]?token|refresh[_-]?token|session[_-]?token|client[_-]?secret|x-api-key)"
+        r"(?:[_-][A-Za-z0-9]+)*[\"']?\s*[:=]\s*[\"']?([^\s\"',;&<>]{6,})",
+        ["pass", "pwd", "secret", "api", "token"],
         flags=re.IGNORECASE,
         fold_case=True,
         group=1,
-        anchored=True,
+    ),
+    _d(
+        "secret_assignment",
+        S,
+        # Any other token (HF_TOKEN, GITLAB_TOKEN), and the keys that are credentials
+        # (ENCRYPTION_KEY, AccountKey=, ?subscription-key=), when the value looks random: an
+        # idempotency or sort key is not one.
+        r"(?:[A-Za-z0-9]*token|(?:encryption|signing|master|private|secret|access|account"
+        r"|subscription|license|consumer|client|hmac|session|api|app)[_-]?key)"
+        r"(?:[_-][A-Za-z0-9]+)*[\"']?\s*[:=]\s*[\"']?([^\s\"',;&<>]{16,})",
+        ["key", "token"],
+        flags=re.IGNORECASE,
+        fold_case=True,
+        group=1,
+        validate=v.looks_random,
     ),
     _d(
         "cookie",

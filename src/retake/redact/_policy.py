@@ -26,7 +26,7 @@ __all__ = [
     "UserPattern",
 ]
 
-RULE_SET_VERSION = "4"
+RULE_SET_VERSION = "5"
 """Bumped whenever a built-in detector, token format or default list changes."""
 
 DEFAULT_HEADER_DENYLIST: frozenset[str] = frozenset(
@@ -57,13 +57,26 @@ DEFAULT_HEADER_DENYLIST: frozenset[str] = frozenset(
 DEFAULT_SECRET_FIELDS: tuple[str, ...] = (
     "password",
     "passwd",
+    "pwd",
     "passphrase",
+    "passcode",
     "secret",
     "token",
     "apikey",
     "accesskey",
     "privatekey",
     "secretkey",
+    "accountkey",
+    "clientkey",
+    "consumerkey",
+    "encryptionkey",
+    "hmackey",
+    "licensekey",
+    "masterkey",
+    "sessionkey",
+    "signingkey",
+    "subscriptionkey",
+    "sessionid",
     "credential",
     "credentials",
     "signature",
@@ -75,9 +88,19 @@ DEFAULT_SECRET_FIELDS: tuple[str, ...] = (
     "jwt",
 )
 """Key-like field names (lower case, without ``-``/``_``): a name equal to or ending in one of
-these holds a credential when its value looks random (for ``password``-like names: always)."""
+these holds a credential when its value looks random (for ``password``-like names, cookies and
+authorizations: always)."""
 
-_ALWAYS_SECRET = ("password", "passwd", "passphrase", "secret")
+_ALWAYS_SECRET = (
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "passcode",
+    "secret",
+    "cookie",
+    "authorization",
+)
 _RULE_PATH = re.compile(
     r"""^(?:[A-Za-z_*][\w*-]*(?:\[[^\]]*\])?|\*\*)(?:\.(?:[^.\[\]]+|\*\*)(?:\[[^\]]*\])?|\[[^\]]*\])*$"""
 )

@@ -154,6 +154,11 @@ def is_high_entropy(value: str, *, min_length: int = 16, min_bits: float = 3.0) 
     return bits >= min_bits
 
 
+def looks_random(m: str, _t: str, _s: int, _e: int) -> bool:
+    """A credential rather than a word or a name: see ``is_high_entropy``."""
+    return is_high_entropy(m)
+
+
 def has_digit_or_long(length: int) -> Validator:
     def check(m: str, _t: str, _s: int, _e: int) -> bool:
         return len(m) >= length or any(c in _DIGITS for c in m)
@@ -168,7 +173,26 @@ def card(m: str, text: str, start: int, _e: int) -> bool:
     if not 13 <= len(digits) <= 19 or digits[0] == "0":
         return False  # no issued payment card starts with 0; retake's tokens do
     seps = {c for c in m if c not in _DIGITS}
-    return len(seps) <= 1 and luhn_ok(digits)
+    return len(seps) <= 1 and _issued(digits) and luhn_ok(digits)
+
+
+def _issued(digits: str) -> bool:
+    """Whether a number starts as the cards of a payment network do, at a length that network
+    issues: one in ten long ids and timestamps passes Luhn by chance, and most of them start
+    with a 1 or a 9, or have a length no network starting so uses."""
+    n, first = len(digits), digits[0]
+    if first == "4":  # Visa
+        return n in (13, 16, 19)
+    if first == "2":  # Mastercard's 2-series
+        return n == 16 and 2221 <= int(digits[:4]) <= 2720
+    if first == "3":  # American Express; Diners Club; JCB
+        two = digits[:2]
+        return (
+            (two in ("34", "37") and n == 15)
+            or (two in ("30", "36", "38", "39") and n >= 14)
+            or (two == "35" and n >= 16)
+        )
+    return first in "56"  # Mastercard and Maestro; Discover, UnionPay and Maestro
 
 
 def _phone_digits(m: str) -> str:
@@ -209,12 +233,14 @@ def ssn(m: str, text: str, start: int, _e: int) -> bool:
     return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
 
 
-def ipv4(m: str, text: str, _s: int, end: int) -> bool:
+def ipv4(m: str, text: str, start: int, end: int) -> bool:
     if end + 1 < len(text) and text[end] == "." and text[end + 1] in _DIGITS:
         return False  # a version string such as 1.2.3.4.5
     parts = m.split(".")
     if any(len(p) > 1 and p[0] == "0" for p in parts):
         return False
+    if start >= 2 and text[start - 1] == "/" and text[start - 2] in ALNUM:
+        return False  # a product's version (Chrome/124.0.0.0), not a host (http://10.2.3.4)
     if any(int(p) > 255 for p in parts):
         return False
     address = ipaddress.IPv4Address(m)

@@ -193,8 +193,23 @@ GENERATORS: dict[str, Gen] = {
         lambda s: Plant("url_password", "secret", s, f"connect to postgres://app:{s}@db.internal/x")
     )(_r(g, ALNUM, 14)),
     "secret_assignment": lambda g: (
-        lambda s: Plant("secret_assignment", "secret", s, f"password: {s}")
-    )(_r(g, ALNUM + "!#%", 12)),
+        lambda s: Plant(
+            "secret_assignment",
+            "secret",
+            s,
+            g.choice(
+                [
+                    "password: {}",
+                    "access_token={}",
+                    "DJANGO_SECRET_KEY = '{}'",
+                    "TWILIO_AUTH_TOKEN={}",
+                    "HF_TOKEN={}",
+                    "ENCRYPTION_KEY={}",
+                    "AccountName=acct;AccountKey={};EndpointSuffix=core.windows.net",
+                ]
+            ).format(s),
+        )
+    )(_r(g, ALNUM, 6) + _r(g, string.digits, 2) + _r(g, ALNUM + "!#%", 12)),
     "email": lambda g: (lambda s: Plant("email", "pii", s, f"write to {s} today"))(_email(g)),
     "phone": lambda g: (lambda s: Plant("phone", "pii", s, f"call me on {s}, thanks"))(_phone(g)),
     "card": lambda g: (lambda s: Plant("card", "pii", s, f"my card is {s}."))(_card(g)),

@@ -98,6 +98,19 @@ POSITIVE = [
     ("ipv4", "from 81.2.69.160 at", "81.2.69.160"),
     ("ipv6", "from 2a00:1450:4001:82a::200e via", "2a00:1450:4001:82a::200e"),
     ("ipv6", "2607:f8b0:4005:80a:0:0:0:200e", "2607:f8b0:4005:80a:0:0:0:200e"),
+    # a credential's name, alone or within a longer one, as a .env file or a log holds it
+    ("secret_assignment", "access_token=9f8e7d6c5b4a39281706", "9f8e7d6c5b4a39281706"),
+    ("secret_assignment", "TWILIO_AUTH_TOKEN=878d2a1b3c4d5e6f", "878d2a1b3c4d5e6f"),
+    ("secret_assignment", 'DJANGO_SECRET_KEY = "x9y8z7w6v5u4"', "x9y8z7w6v5u4"),
+    ("secret_assignment", "db_password_v2: Tr0ub4dor-3x", "Tr0ub4dor-3x"),
+    # any other name ending in key or token, when the value looks random
+    ("secret_assignment", "HF_TOKEN=hf_AbCdEfGhIjKlMnOpQrStUv012", "hf_AbCdEfGhIjKlMnOpQrStUv012"),
+    ("secret_assignment", "ENCRYPTION_KEY=3q2AbCdEf0123456789xyz", "3q2AbCdEf0123456789xyz"),
+    (
+        "secret_assignment",
+        "AccountName=acct;AccountKey=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFi==;EndpointSuffix=x",
+        "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFi==",
+    ),
 ]
 
 
@@ -122,6 +135,11 @@ NEGATIVE = [
     "call_I3WHVqSB8LfMWiSb44Q4ohBh toolu_0167cfEnoQaPviGdVXA95zcu",
     "user-1a2b3c4d5e@redacted.example and <REDACTED:openai_key:0a1b2c3d>",
     "zip 77243, total 523, 3 bags, seat 12A, gate B22",
+    "SORT_KEY=created_at PRIMARY_KEY=id partition_key: region max_tokens=1000 tokens: 523",
+    "the secretary: Johnson; compass=north",
+    # Luhn-valid by chance, but no payment network issues them: a snowflake id, a timestamp
+    "message 1237851390123456784 at 1716387742133",
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
 ]
 
 

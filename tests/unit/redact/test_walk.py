@@ -214,12 +214,20 @@ def test_secret_fields() -> None:
         "proxy_authorization": "k7Qm2Zx9Lw4Tn8Vr",
         "session_cookie": "a8F3kLq9ZxW2mN7pR4tY",
         "jwt": "q9w8e7r6t5y4u3i2o1p0",
-        "cookie": "theme=dark",
+        "cookie": "theme=dark; sessionid=a467b2c9d8e7f6a5b4c3",
+        "Set-Cookie": "sid=abc123; Path=/",
+        "authorization": "Bearer abcdefghijklmnopqrstuvwxyzABCDEF",
+        "sort_key": "created_at",
+        "license_key": "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
     }
     out = redact(value)
-    for field in ("proxy_authorization", "session_cookie", "jwt"):
+    for field in ("proxy_authorization", "session_cookie", "jwt", "license_key"):
         assert out[field].startswith("<REDACTED:secret:"), field
-    assert out["cookie"] == "theme=dark"  # not random: a preference, not a credential
+    # Masked whole wherever they sit, as the Cookie and Authorization headers are: a cookie
+    # string mixes preferences with session ids, and a bearer token may be all letters.
+    for field in ("cookie", "Set-Cookie", "authorization"):
+        assert out[field].startswith("<REDACTED:secret:"), field
+    assert out["sort_key"] == "created_at"  # not random: a column name, not a credential
     assert out["password"].startswith("<REDACTED:secret:")
     assert out["client_secret"].startswith("<REDACTED:secret:")
     assert out["api_key"].startswith("<REDACTED:secret:")
