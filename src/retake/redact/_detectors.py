@@ -267,7 +267,8 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     _d(
         "cookie",
         S,
-        r"cookie[ \t]*:[ \t]*([^\s\"'<>][^\r\n\"'<>]*)",
+        # A Cookie header line, or a cookie set in code (document.cookie = "sid=...").
+        r"cookie[ \t]*[:=][ \t]*[\"']?([^\s\"'<>][^\r\n\"'<>]*)",
         ["cookie"],
         flags=re.IGNORECASE,
         fold_case=True,
@@ -277,7 +278,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     _d(
         "url_password",
         S,
-        r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@?#]+:([^\s/@?#]+)@",
+        r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@?#]*:([^\s/@?#]+)@",  # redis://:pw@ has no user
         (),
         group=1,
         hint="://",
@@ -287,7 +288,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     _d(
         "email",
         P,
-        r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+        r"[A-Za-z0-9][A-Za-z0-9._%+'-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
         r"[A-Za-z]{2,24}",
         (),
         validate=v.all_of(v.bounded(frozenset("._%+-"), _NOT_KEYCHAR), v.email),

@@ -38,6 +38,8 @@ DEFAULT_HEADER_DENYLIST: frozenset[str] = frozenset(
         "x-api-key",
         "api-key",
         "x-goog-api-key",
+        "ocp-apim-subscription-key",
+        "x-functions-key",
         "x-auth-token",
         "x-amz-security-token",
         "x-csrf-token",

@@ -98,6 +98,9 @@ POSITIVE = [
     ("ipv4", "from 81.2.69.160 at", "81.2.69.160"),
     ("ipv6", "from 2a00:1450:4001:82a::200e via", "2a00:1450:4001:82a::200e"),
     ("ipv6", "2607:f8b0:4005:80a:0:0:0:200e", "2607:f8b0:4005:80a:0:0:0:200e"),
+    ("url_password", "redis://:p4ssw0rdRedis@localhost:6379/0", "p4ssw0rdRedis"),
+    ("cookie", 'document.cookie = "sessionid=a467b2c9d8e7f6a5"', "sessionid=a467b2c9d8e7f6a5"),
+    ("email", "write to mary.o'connor@example.ie now", "mary.o'connor@example.ie"),
     # a credential's name, alone or within a longer one, as a .env file or a log holds it
     ("secret_assignment", "access_token=9f8e7d6c5b4a39281706", "9f8e7d6c5b4a39281706"),
     ("secret_assignment", "TWILIO_AUTH_TOKEN=878d2a1b3c4d5e6f", "878d2a1b3c4d5e6f"),
