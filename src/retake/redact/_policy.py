@@ -93,6 +93,22 @@ DEFAULT_SECRET_FIELDS: tuple[str, ...] = (
 these holds a credential when its value looks random (for ``password``-like names, cookies and
 authorizations: always)."""
 
+PII_FIELDS: dict[str, str] = {
+    "phone": "phone",
+    "phonenumber": "phone",
+    "mobile": "phone",
+    "mobilenumber": "phone",
+    "msisdn": "phone",
+    "fax": "phone",
+    "faxnumber": "phone",
+    "whatsapp": "phone",
+    "ssn": "ssn",
+    "socialsecuritynumber": "ssn",
+}
+"""Field names (normalised as ``DEFAULT_SECRET_FIELDS``) whose value, when it has the shape of
+a phone number or a US SSN, is one even without the separators the text detectors need to
+tell it from an id (``{"phone": "4155552671"}``); the value maps to the token format."""
+
 _ALWAYS_SECRET = (
     "password",
     "passwd",

@@ -123,7 +123,7 @@ def format_token(fmt: str, value: str, digest: bytes, kind: str) -> str:
         return _fill_digits(value, marker + rest)
     if fmt == "ssn":
         d = digits_from(digest, 6, alphabet="123456789")
-        sep = value[3] if len(value) > 3 else "-"
+        sep = value[3] if len(value) == 11 else ""  # 123-45-6789, or 123456789
         return f"666{sep}{d[:2]}{sep}{d[2:]}"
     if fmt == "ipv4":
         net = ("192.0.2", "198.51.100", "203.0.113")[digest[0] % 3]
@@ -150,6 +150,8 @@ def is_shaped_token(fmt: str, value: str) -> bool:
         return digits.startswith("999" if value.lstrip().startswith("+") else "00")
     if fmt == "ipv4":
         return value.startswith(("192.0.2.", "198.51.100.", "203.0.113."))
+    if fmt == "ssn":
+        return value[:3] == "666"
     return is_token(value)
 
 

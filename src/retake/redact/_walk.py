@@ -23,7 +23,7 @@ from ._detectors import BUILTIN_DETECTORS, Category, Detector, Match
 from ._findings import Finding, preview
 from ._matching import DetectorSet
 from ._paths import CompiledRules, State, format_path
-from ._policy import RedactionPolicy
+from ._policy import PII_FIELDS, RedactionPolicy
 from ._prefilter import JsonHints, json_hints
 from ._pseudo import Pseudonymiser
 from ._screen import (
@@ -38,7 +38,7 @@ from ._screen import (
     parse_json_text,
     screen,
 )
-from ._tokens import is_format_token, is_token
+from ._tokens import is_format_token, is_shaped_token, is_token
 from ._validators import is_high_entropy
 
 __all__ = ["Engine", "Tally", "Walker"]
@@ -101,7 +101,7 @@ class Engine:
             secret_fields=policy.fields,
             always_secret=policy.always_secret_fields,
             has_user_patterns=bool(policy.user_patterns),
-            json_hints=json_hints(policy.fields, HEADER_KEYS),
+            json_hints=json_hints(policy.fields + _PII_NAMES, HEADER_KEYS),
         )
 
 
@@ -111,6 +111,21 @@ class Tally:
 
     counts: Counter[str] = field(default_factory=Counter)
     masked_whole: list[str] = field(default_factory=list)
+
+
+_PII_NAMES = tuple(PII_FIELDS)
+_PII_FIELD = 3
+"""``Walker._field_kind`` of a field ``PII_FIELDS`` names."""
+_PHONE_CHARS = frozenset("0123456789 +-.()/")
+_SSN_CHARS = frozenset("0123456789 -")
+
+
+def _pii_shaped(fmt: str, s: str) -> bool:
+    """Whether ``s`` has the shape of a ``fmt`` value (``PII_FIELDS``), separators or none."""
+    digits = sum(1 for c in s if c in string.digits)
+    if fmt == "phone":
+        return 7 <= digits <= 15 and set(s) <= _PHONE_CHARS
+    return digits == 9 and len(s) in (9, 11) and set(s) <= _SSN_CHARS
 
 
 def _norm_key(key: str) -> str:
@@ -417,11 +432,14 @@ class Walker:
     # --- strings -------------------------------------------------------------------------
 
     def _field_kind(self, key: str) -> int:
-        """0: an ordinary field; 1: holds random-looking credentials; 2: always a secret."""
+        """0: an ordinary field; 1: holds random-looking credentials; 2: always a secret;
+        3 (``_PII_FIELD``): a phone number or SSN, by its shape."""
         hit = self._field_cache.get(key)
         if hit is None:
             norm = _norm_key(key)
-            if norm.endswith(self.e.always_secret):
+            if norm.endswith(_PII_NAMES):
+                hit = _PII_FIELD
+            elif norm.endswith(self.e.always_secret):
                 hit = 2
             elif norm.endswith(self.e.secret_fields):
                 hit = 1
@@ -458,7 +476,11 @@ class Walker:
             fk = self._field_cache.get(key)
             if fk is None:
                 fk = self._field_kind(key)
-            if fk and not is_token(s) and (fk == 2 or is_high_entropy(s)):
+            if fk == _PII_FIELD:
+                fmt = PII_FIELDS[next(n for n in _PII_NAMES if _norm_key(key).endswith(n))]
+                if _pii_shaped(fmt, s.strip()):
+                    return self._pii_field(s, fmt)
+            elif fk and not is_token(s) and (fk == 2 or is_high_entropy(s)):
                 return self._whole(s, "secret_field", "secret")
         first = s[0]
         if first in "{[ \t\r\n":
@@ -466,6 +488,17 @@ class Walker:
             if parsed is not None:
                 return parsed
         return self.text(s)
+
+    def _pii_field(self, s: str, fmt: str) -> str:
+        """A phone number or SSN told by its field's name: its format's token (the same one
+        the text detectors give it), or, scanning, a finding."""
+        if is_shaped_token(fmt, s.strip()):
+            return s
+        if self.pseudo is None:
+            self.findings.append(Finding(path=self.where(), detector=fmt, preview=preview(s)))
+            return s
+        self.tally.counts[fmt] += 1
+        return self.pseudo.token(fmt, fmt, s)
 
     def _json_in_string(self, s: str, states: tuple[State, ...], key: str | None) -> Any:
         """Walk JSON text inside a string; ``None`` when ``s`` does not look like JSON."""

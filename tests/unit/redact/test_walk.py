@@ -420,3 +420,37 @@ def test_bytes_found_clean_are_left_as_they_are() -> None:
     out = redact(value)
     assert out["request"] is value["request"]
     assert EMAIL.encode() not in out["response"]["body"]
+
+
+def test_phone_numbers_and_ssns_are_found_by_their_field_name_without_separators() -> None:
+    value = {
+        "customer": {
+            "phone": "4155552671",
+            "mobile_number": "+44 7700 900123",
+            "ssn": "536904399",
+            "phone_verified": True,
+            "phone_type": "mobile",
+            "fax": "n/a",
+        },
+        # JSON text a tool returned, as the model receives it
+        "content": json.dumps({"user": {"phoneNumber": "07700900123"}}),
+    }
+    out = redact(value)
+    customer = out["customer"]
+    assert customer["phone"] != "4155552671" and customer["phone"].isdigit()
+    assert len(customer["phone"]) == 10 and customer["phone"].startswith("00")
+    assert customer["mobile_number"].startswith("+99 9")  # +999, separators kept
+    assert customer["ssn"].startswith("666") and len(customer["ssn"]) == 9
+    # values that are not phone numbers or SSNs stay as they are
+    assert (customer["phone_verified"], customer["phone_type"], customer["fax"]) == (
+        True,
+        "mobile",
+        "n/a",
+    )
+    assert "07700900123" not in out["content"]
+    assert redact(out) == out
+    assert scan(out) == []
+    assert {(f.path, f.detector) for f in scan(value)} >= {
+        ("customer.phone", "phone"),
+        ("customer.ssn", "ssn"),
+    }
