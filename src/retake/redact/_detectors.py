@@ -238,31 +238,46 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     _d(
         "secret_assignment",
         S,
-        # A credential's name, within a longer one too (DJANGO_SECRET_KEY, TWILIO_AUTH_TOKEN,
-        # db_password_v2), then = or :, then the value. Not anchored: the name may start
-        # before the literal its gate finds (access_token).
-        r"(?:password|passwd|passphrase|pwd|secret|api[_-]?key|access[_-]?token"
-        r"|auth[_-]?token|refresh[_-]?token|session[_-]?token|client[_-]?secret|x-api-key)"
-        r"(?:[_-][A-Za-z0-9]+)*[\"']?\s*[:=]\s*[\"']?([^\s\"',;&<>]{6,})",
-        ["pass", "pwd", "secret", "api", "token"],
+        # A password's or secret's name, alone or ending a longer one (DJANGO_SECRET_KEY,
+        # db_password_v2, x-api-key), then = or :, then the value. Tried where the name
+        # starts, the literal (what comes before it in a longer name does not matter).
+        r"(?:pass(?:word|wd|phrase|code)|pwd|secret|api[_-]?key)(?:[_-][A-Za-z0-9]+)*"
+        r"[\"']?\s*[:=]\s*[\"']?([^\s\"',;&<>]{6,})",
+        ["pass", "pwd", "secret", "api"],
         flags=re.IGNORECASE,
         fold_case=True,
         group=1,
+        anchored=True,
     ),
     _d(
         "secret_assignment",
         S,
-        # Any other token (HF_TOKEN, GITLAB_TOKEN), and the keys that are credentials
-        # (ENCRYPTION_KEY, AccountKey=, ?subscription-key=), when the value looks random: an
-        # idempotency or sort key is not one.
-        r"(?:[A-Za-z0-9]*token|(?:encryption|signing|master|private|secret|access|account"
-        r"|subscription|license|consumer|client|hmac|session|api|app)[_-]?key)"
-        r"(?:[_-][A-Za-z0-9]+)*[\"']?\s*[:=]\s*[\"']?([^\s\"',;&<>]{16,})",
-        ["key", "token"],
+        # Any token (access_token, TWILIO_AUTH_TOKEN, HF_TOKEN) and the keys that are
+        # credentials (ENCRYPTION_KEY, AccountKey=, ?subscription-key=), when the value looks
+        # random: token_count: 1234567 is not one, nor is an idempotency or sort key.
+        r"(?:token|(?:encryption|signing|master|private|access|account|subscription|license"
+        r"|consumer|client|hmac|session)[_-]?key)(?:[_-][A-Za-z0-9]+)*[\"']?\s*[:=]\s*[\"']?"
+        r"([^\s\"',;&<>]{16,})",
+        [
+            "token",
+            "encryption",
+            "signing",
+            "master",
+            "private",
+            "access",
+            "account",
+            "subscription",
+            "license",
+            "consumer",
+            "client",
+            "hmac",
+            "session",
+        ],
         flags=re.IGNORECASE,
         fold_case=True,
         group=1,
         validate=v.looks_random,
+        anchored=True,
     ),
     _d(
         "cookie",

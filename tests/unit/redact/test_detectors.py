@@ -139,7 +139,7 @@ NEGATIVE = [
     "user-1a2b3c4d5e@redacted.example and <REDACTED:openai_key:0a1b2c3d>",
     "zip 77243, total 523, 3 bags, seat 12A, gate B22",
     "SORT_KEY=created_at PRIMARY_KEY=id partition_key: region max_tokens=1000 tokens: 523",
-    "the secretary: Johnson; compass=north",
+    "the secretary: Johnson; compass=north; bypass_mode=enabled; token_count: 1234567",
     # Luhn-valid by chance, but no payment network issues them: a snowflake id, a timestamp
     "message 1237851390123456784 at 1716387742133",
     "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
