@@ -16,6 +16,7 @@ from ._common import (
     progress_bar,
     redaction_policy,
     user_errors,
+    writable,
 )
 from ._lazy import lazy
 
@@ -41,7 +42,7 @@ def check(
     ] = None,
     release: Annotated[str | None, typer.Option(help="The release id to report.")] = None,
     model: Annotated[Model | None, typer.Option(help="The model mode.")] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=256, help="Worker processes.")] = None,
     bundle: Annotated[
         Path | None, typer.Option(help="Where to write the evidence bundle (JSON).")
     ] = None,
@@ -65,6 +66,15 @@ def check(
         settings = suite.SuiteSettings.find()
         folder = suite_dir or Path(settings.suite)
         target = bundle or Path(settings.bundle)
+        inputs = [*suite.scenario_files(folder), folder / suite.CROSSWALK]
+        for path, what in (
+            (target, "the evidence bundle"),
+            (junit, "the JUnit report"),
+            (markdown, "the Markdown report"),
+            (html, "the HTML report"),
+        ):
+            if path is not None:
+                writable(path, inputs=inputs, what=what)
         total = sum(
             suite.mutate.load_scenario(p).scenario.trials for p in suite.scenario_files(folder)
         )

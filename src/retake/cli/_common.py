@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -70,6 +70,30 @@ def progress_bar(
             progress.update(bar, advance=1, description=description)
 
         yield advance
+
+
+def writable(path: Path, *, inputs: Iterable[Path] = (), what: str = "the output") -> Path:
+    """``path``, unless writing there would destroy a recording: when it is one of the
+    command's own inputs, or an existing cassette (no export, report or scenario replaces
+    one). Raises a ``RetakeError`` that says so."""
+    target = path.resolve()
+    for given in inputs:
+        if given.exists() and given.resolve() == target:
+            raise RetakeError(
+                f"{what} {str(path)!r} is also an input of this command; writing it would "
+                "replace that input. Choose another path."
+            )
+    try:
+        with target.open("rb") as existing:
+            head = existing.read(len(store.MAGIC))
+    except OSError:  # not there yet (or not a file): nothing recorded to lose
+        return path
+    if head == store.MAGIC:
+        raise RetakeError(
+            f"{str(path)!r} is a cassette; writing {what} there would replace the recording "
+            "(cassettes are immutable once finalised). Choose another path."
+        )
+    return path
 
 
 def as_json_data(model: BaseModel, what: str) -> Any:

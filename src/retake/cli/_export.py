@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 import yaml
 
-from ._common import as_json_data, too_deep, user_errors
+from ._common import EXIT_USAGE, as_json_data, err_console, too_deep, user_errors, writable
 from ._lazy import lazy
 
 if TYPE_CHECKING:
@@ -41,11 +41,22 @@ def export(
     spans in OTLP JSON (--format otel; `retake import` reads them back)."""
     with user_errors():
         loaded = store.load(cassette, allow_truncated=allow_truncated)
+    if output is not None:
+        with user_errors():
+            writable(output, inputs=[cassette], what="the export")
     if format is Format.otel:
         try:
             text = json.dumps(importers.to_otel(loaded), ensure_ascii=False) + "\n"
-        except (ValueError, RecursionError) as exc:
+        except RecursionError as exc:
             too_deep(f"cassette {str(cassette)!r}", exc)
+        except (ValueError, TypeError, OverflowError) as exc:
+            # bytes a tool was given, a time or number JSON cannot hold (NaN, infinity)
+            err_console.print(
+                f"[bold red]error:[/] cassette {str(cassette)!r} holds a value OTLP JSON cannot "
+                f"carry ({exc}). Export it with --format json, which keeps every value.",
+                highlight=False,
+            )
+            raise typer.Exit(EXIT_USAGE) from None
     else:
         text = _document(loaded, format, cassette)
     if output is None:

@@ -10,7 +10,7 @@ import typer
 
 from retake.errors import InputFileError
 
-from ._common import EXIT_USAGE, console, err_console, find_cassettes, user_errors
+from ._common import EXIT_USAGE, console, err_console, find_cassettes, user_errors, writable
 from ._lazy import lazy
 
 if TYPE_CHECKING:
@@ -56,6 +56,10 @@ def mutate_command(
     materialize: Annotated[
         Path | None, typer.Option(help="Also write the mutated cassette here, for retake show.")
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace the mutated cassette if it exists."),
+    ] = False,
 ) -> None:
     """Author a scenario from a cassette and mutation flags."""
     specs: list[dict[str, Any]] = []
@@ -107,11 +111,14 @@ def mutate_command(
         except ValueError as exc:
             raise InputFileError(f"the flags do not make a valid scenario: {exc}") from exc
         mutate.check_selectors(output, scenario, recorded, {})
+        writable(output, inputs=[cassette], what="the scenario")
+        if materialize is not None:
+            writable(materialize, inputs=[cassette, output], what="the mutated cassette")
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(mutate.scenario_yaml(scenario), encoding="utf-8")
         console.print(f"wrote {output}", highlight=False)
         if materialize is not None:
-            store.save(mutate.materialize(recorded, scenario), materialize, overwrite=True)
+            store.save(mutate.materialize(recorded, scenario), materialize, overwrite=overwrite)
             console.print(f"wrote {materialize} (retake show it)", highlight=False)
 
 
@@ -125,6 +132,9 @@ def matrix(
     families: Annotated[
         str, typer.Option(help=f"Comma-separated, from: {', '.join(FAMILIES)}.")
     ] = ",".join(FAMILIES),
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace scenario files already there.")
+    ] = False,
 ) -> None:
     """Write the cassettes x mutation families grid as scenario files, one per cell."""
     chosen = [f.strip() for f in families.split(",") if f.strip()]
@@ -151,6 +161,12 @@ def matrix(
                 if cell is None:
                     skipped += 1
                     continue
+                if target.exists() and not overwrite:
+                    raise InputFileError(
+                        f"{str(target)!r} exists; pass --overwrite to replace the scenarios "
+                        "there, or choose another folder.",
+                        path=target,
+                    )
                 target.write_text(mutate.scenario_yaml(cell), encoding="utf-8")
                 written += 1
     console.print(

@@ -44,6 +44,8 @@ _STATUS_STYLE = {
 
 MATCHERS = ("exact", "order", "tool")
 """``player.MatcherName``, spelled out so ``--help`` needs no stage (a test keeps them equal)."""
+MIN_TIMEOUT = 0.1
+"""Seconds: a shorter per-session timeout would fire before the release starts."""
 DEFAULT_MATCHERS = ("exact", "order")
 """``player.DEFAULT_MATCHERS``, likewise."""
 
@@ -75,9 +77,11 @@ def replay(
             "network)."
         ),
     ] = Model.recorded,
-    trials: Annotated[int, typer.Option(min=1, help="Replays of each cassette.")] = 1,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
-    timeout: Annotated[float, typer.Option(min=0, help="Seconds per session (0: none).")] = 60,
+    trials: Annotated[int, typer.Option(min=1, max=1000, help="Replays of each cassette.")] = 1,
+    workers: Annotated[int, typer.Option(min=1, max=256, help="Worker processes.")] = 1,
+    timeout: Annotated[
+        float, typer.Option(min=0, max=86_400, help="Seconds per session (0: none; else 0.1+).")
+    ] = 60,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -130,6 +134,12 @@ def replay(
     ended with; 1 when a session raised where its recording did not (or raised another
     type), timed out, crashed, or its cassette could not be loaded; 2 on usage or input
     errors."""
+    if 0 < timeout < MIN_TIMEOUT:
+        raise typer.BadParameter(
+            f"{timeout:g} s is too short to start a session; give {MIN_TIMEOUT:g} s or more, "
+            "or 0 for no timeout",
+            param_hint="--timeout",
+        )
     chosen = tuple(m.strip() for m in matchers.split(",") if m.strip())
     wrong = [m for m in chosen if m not in MATCHERS]
     if wrong or not chosen:

@@ -1,0 +1,153 @@
+"""A command never writes over what was recorded: not over its own input, not over any
+cassette, and not over scenario files it did not write in this run; out-of-range options and
+values a format cannot carry are clear input errors (exit 2), never a traceback."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from retake.cli import app
+from retake.schema import (
+    Cassette,
+    CassetteHeader,
+    OutputEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+    UserEvent,
+)
+from retake.store import save
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLED = ROOT / "cassettes" / "refund-within-limit.retake"
+
+
+def run(*args: str) -> tuple[int, str]:
+    done = CliRunner().invoke(app, list(args))
+    assert done.exception is None or isinstance(done.exception, SystemExit), done.output
+    return done.exit_code, " ".join(done.output.split())
+
+
+@pytest.fixture
+def cassette(tmp_path: Path) -> Path:
+    copy = tmp_path / "recorded.retake"
+    shutil.copyfile(BUNDLED, copy)
+    return copy
+
+
+def test_mutate_refuses_to_write_the_scenario_or_the_mutated_cassette_over_a_recording(
+    cassette: Path, tmp_path: Path
+) -> None:
+    before = cassette.read_bytes()
+    code, said = run("mutate", str(cassette), "-o", str(cassette), "--timeout", "lookup_order")
+    assert code == 2 and "also an input" in said
+    scenario = tmp_path / "s.yaml"
+    code, said = run(
+        "mutate", str(cassette), "-o", str(scenario), "--timeout", "lookup_order",
+        "--materialize", str(cassette),
+    )  # fmt: skip
+    assert code == 2 and "also an input" in said
+    other = tmp_path / "other.retake"
+    shutil.copyfile(BUNDLED, other)
+    code, said = run(
+        "mutate", str(cassette), "-o", str(scenario), "--timeout", "lookup_order",
+        "--materialize", str(other),
+    )  # fmt: skip
+    assert code == 2 and "is a cassette" in said
+    assert cassette.read_bytes() == before and other.read_bytes() == BUNDLED.read_bytes()
+    code, _ = run(
+        "mutate", str(cassette), "-o", str(scenario), "--timeout", "lookup_order",
+        "--materialize", str(tmp_path / "mutated.retake"),
+    )  # fmt: skip
+    assert code == 0 and (tmp_path / "mutated.retake").exists()
+
+
+def test_export_refuses_to_write_over_its_cassette_or_another(
+    cassette: Path, tmp_path: Path
+) -> None:
+    before = cassette.read_bytes()
+    assert run("export", str(cassette), "-o", str(cassette))[0] == 2
+    other = tmp_path / "other.retake"
+    shutil.copyfile(BUNDLED, other)
+    code, said = run("export", str(cassette), "-f", "yaml", "-o", str(other))
+    assert code == 2 and "is a cassette" in said
+    assert cassette.read_bytes() == before and other.read_bytes() == BUNDLED.read_bytes()
+    assert run("export", str(cassette), "-o", str(tmp_path / "out.json"))[0] == 0
+
+
+def test_check_refuses_to_write_its_reports_over_the_suites_files(tmp_path: Path) -> None:
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    shutil.copyfile(BUNDLED, suite / "c.retake")
+    (suite / "s.yaml").write_text("description: probe\ncassette: c.retake\nmodel: recorded\n")
+    files = {p: p.read_bytes() for p in suite.iterdir()}
+    agent = ("--agent", "retake.demo:release_1")
+    code, said = run("check", str(suite), *agent, "--bundle", str(suite / "c.retake"))
+    assert code == 2 and "is a cassette" in said
+    code, said = run("check", str(suite), *agent, "--html", str(suite / "s.yaml"))
+    assert code == 2 and "also an input" in said
+    assert {p: p.read_bytes() for p in suite.iterdir()} == files
+
+
+def test_matrix_keeps_scenarios_already_there_unless_told_to_overwrite(
+    cassette: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "matrix"
+    assert run("matrix", str(cassette), "-o", str(out), "--families", "faults")[0] == 0
+    (written,) = out.iterdir()
+    written.write_text("# edited by hand\n" + written.read_text())
+    edited = written.read_text()
+    code, said = run("matrix", str(cassette), "-o", str(out), "--families", "faults")
+    assert code == 2 and "--overwrite" in said
+    assert written.read_text() == edited
+    assert (
+        run("matrix", str(cassette), "-o", str(out), "--families", "faults", "--overwrite")[0] == 0
+    )
+    assert not written.read_text().startswith("# edited by hand")
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ("--workers", "99999999999999999999"),
+        ("--workers", "100000"),
+        ("--trials", "99999999999999999999"),
+        ("--timeout", "0.000001"),
+    ],
+)
+def test_replay_refuses_out_of_range_options(option: tuple[str, str], cassette: Path) -> None:
+    code, said = run("replay", str(cassette), "--agent", "retake.demo:release_1", *option)
+    assert code == 2 and option[0] in said
+
+
+def odd_cassette(path: Path, **values: object) -> Path:
+    header = CassetteHeader(
+        session_id="odd",
+        agent="tests:odd",
+        release="1",
+        recorded_at=datetime(2026, 11, 27, tzinfo=UTC),
+    )
+    events = (
+        UserEvent(seq=0, t=float(values.get("t", 0.0)), text="hi"),  # type: ignore[arg-type]
+        ToolCallEvent(seq=1, call_id="c1", tool="upload", arguments={"blob": values["blob"]}),
+        ToolResultEvent(seq=2, call_id="c1", tool="upload", output={"ok": True}),
+        OutputEvent(seq=3, text="done"),
+    )
+    return save(Cassette(header=header, events=events), path)
+
+
+@pytest.mark.parametrize(
+    "values", [{"blob": b"\x00\x01"}, {"blob": "x", "t": math.inf}], ids=["bytes", "infinity"]
+)
+def test_export_to_otel_says_which_values_it_cannot_carry(
+    values: dict[str, object], tmp_path: Path
+) -> None:
+    path = odd_cassette(tmp_path / "odd.retake", **values)
+    code, said = run("export", str(path), "-f", "otel", "-o", str(tmp_path / "spans.json"))
+    assert code == 2 and "--format json" in said
+    assert not (tmp_path / "spans.json").exists()
