@@ -618,7 +618,8 @@ def scenario_jobs(
             try:
                 expect.parse(loaded.scenario.expectations)
             except ValueError as exc:
-                index = str(exc).split(":")[0].removeprefix("expectations.")
+                where = str(exc).split(":")[0].removeprefix("expectations.")
+                index = where.partition(".")[0]  # expectations.0 or expectations.0.tool
                 line = loaded.lines.get(
                     ("expectations", int(index)) if index.isdigit() else (), "?"
                 )

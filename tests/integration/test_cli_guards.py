@@ -151,3 +151,35 @@ def test_export_to_otel_says_which_values_it_cannot_carry(
     code, said = run("export", str(path), "-f", "otel", "-o", str(tmp_path / "spans.json"))
     assert code == 2 and "--format json" in said
     assert not (tmp_path / "spans.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("entry", "field"),
+    [
+        ("never_call: [1]", "expectations.0: the settings of never_call are a map"),
+        ("max_calls: 3", "expectations.0: the settings of max_calls are a map"),
+        ("never_call: {tool: send_email, bogus: 1}", "expectations.0.bogus: never_call has no"),
+        ("never_call: {}", "expectations.0.tool: never_call needs it"),
+        ("max_calls: {tool: send_email, n: many}", "expectations.0.n: max_calls takes int"),
+    ],
+)
+def test_a_misconfigured_expectation_is_an_input_error_naming_line_and_field(
+    entry: str, field: str, tmp_path: Path
+) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        f"description: probe\ncassette: {BUNDLED}\nmodel: recorded\nexpectations:\n- {entry}\n"
+    )
+    for command in ("replay", "check"):
+        code, said = run(command, str(scenario), "--agent", "retake.demo:release_1")
+        assert code == 2, (command, said)
+        assert f"line 5, field {field}" in said
+
+
+def test_mutate_checks_the_expectations_it_writes(cassette: Path, tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    base = ("mutate", str(cassette), "-o", str(scenario), "--timeout", "lookup_order")
+    code, said = run(*base, "--expect", "never_cal")
+    assert code == 2 and "did you mean" in said and "'never_call'?" in said
+    assert not scenario.exists()
+    assert run(*base, "--expect", 'never_call:{"tool": "send_email"}')[0] == 0

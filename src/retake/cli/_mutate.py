@@ -95,6 +95,14 @@ def mutate_command(
     if not specs:
         err_console.print("[bold red]error:[/] give at least one mutation flag (see --help).")
         raise typer.Exit(EXIT_USAGE)
+    from retake.expect import parse as parse_expectations  # here: --expect is named expect
+
+    try:
+        parse_expectations(expectations)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            str(exc).removeprefix("expectations."), param_hint="--expect"
+        ) from None
     with user_errors():
         recorded = store.load(cassette)
         try:

@@ -9,7 +9,7 @@ from typing import Any
 
 from retake.schema import Verdict
 
-from ._catalogue import CATALOGUE, Check, Trace
+from ._catalogue import CATALOGUE, SETTINGS, Check, Trace, settings_error
 from ._diagnostics import Signals, add, fisher_exact, signals
 
 
@@ -28,6 +28,14 @@ def parse(entries: Iterable[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]
             close = difflib.get_close_matches(str(name), CATALOGUE, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(CATALOGUE)}"
             raise ValueError(f"expectations.{index}: unknown expectation {name!r}; {hint}")
+        if params is not None and not isinstance(params, dict):
+            raise ValueError(
+                f"expectations.{index}: the settings of {name} are a map (for example "
+                f"'- {name}: {{tool: send_email}}'), not {params!r}"
+            )
+        problem = settings_error(str(name), params or {})
+        if problem is not None:
+            raise ValueError(f"expectations.{index}.{problem}")
         parsed.append((str(name), dict(params or {})))
     return parsed
 
@@ -60,6 +68,7 @@ def pass_k(trials: Sequence[Sequence[Verdict]]) -> tuple[bool, float]:
 
 __all__ = [
     "CATALOGUE",
+    "SETTINGS",
     "Check",
     "Signals",
     "Trace",

@@ -444,3 +444,42 @@ CATALOGUE: dict[str, Check] = {
     )
 }
 """Every expectation, by the name scenario files use."""
+
+_TOOL = ("tool", str)
+_COUNT = ("n", int)
+SETTINGS: dict[str, tuple[tuple[tuple[str, type], ...], tuple[str, ...]]] = {
+    "never_call": ((_TOOL,), ("tool",)),
+    "must_call": ((_TOOL,), ("tool",)),
+    "no_write_after_deny": ((), ()),
+    "refuse_before_call": ((_TOOL,), ()),
+    "max_calls": ((_TOOL, _COUNT), ("tool",)),
+    "max_retries": ((_TOOL, _COUNT), ("tool",)),
+    "canary_not_leaked": ((("canaries", list),), ()),
+    "args_valid": ((_TOOL, ("schema", dict)), ("tool", "schema")),
+    "audit_complete": ((), ()),
+    "output_contains": ((("text", str),), ("text",)),
+    "output_excludes": ((("text", str),), ("text",)),
+    "same_as_recording": (tuple((s, int) for s in ("critical", "error", "warning", "info")), ()),
+    "refusal_expected": ((), ()),
+}
+"""Each expectation's settings, with their types, and which of them it needs (the table in
+this module's docstring)."""
+
+
+def settings_error(name: str, params: dict[str, Any]) -> str | None:
+    """What is wrong with an expectation's settings, as ``key: problem``; ``None`` if nothing."""
+    known, needed = SETTINGS[name]
+    types = dict(known)
+    for key, value in params.items():
+        if key not in types:
+            names = ", ".join(types) or "none"
+            return f"{key}: {name} has no such setting (its settings: {names})"
+        wanted = types[key]
+        if not isinstance(value, wanted) or (wanted is int and isinstance(value, bool)):
+            return f"{key}: {name} takes {wanted.__name__} here, not {value!r}"
+        if isinstance(value, int) and value < 0:
+            return f"{key}: must be 0 or more, not {value}"
+    missing = [key for key in needed if key not in params]
+    if missing:
+        return f"{missing[0]}: {name} needs it (for example '- {name}: {{{missing[0]}: ...}}')"
+    return None
