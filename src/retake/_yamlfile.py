@@ -17,6 +17,54 @@ from retake.errors import InputFileError
 
 M = TypeVar("M", bound=BaseModel)
 
+MAX_EXPANDED_NODES = 1_000_000
+"""The most YAML nodes a document may hold once its aliases are followed: a few anchors
+reused are fine, a "billion laughs" document (each alias doubling the one before) is not."""
+
+
+class TooManyAliases(yaml.MarkedYAMLError):
+    """A document whose aliases expand past ``MAX_EXPANDED_NODES``."""
+
+
+def _expanded(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """The nodes under ``node`` with every alias followed, counted once per reference."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = 1  # an alias back to an ancestor: counted once, not followed again
+    total = 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            total += _expanded(key, sizes) + _expanded(value, sizes)
+            if total > MAX_EXPANDED_NODES:
+                break
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            total += _expanded(item, sizes)
+            if total > MAX_EXPANDED_NODES:
+                break
+    sizes[id(node)] = total
+    return total
+
+
+def safe_load(text: str) -> Any:
+    """``yaml.safe_load``, refusing a document whose aliases expand past
+    ``MAX_EXPANDED_NODES`` (``TooManyAliases``, a ``yaml.YAMLError``): every walk over the
+    value would follow each reference."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded(node, {}) > MAX_EXPANDED_NODES:
+            raise TooManyAliases(
+                problem=f"its aliases (*name) expand to more than {MAX_EXPANDED_NODES:,} values",
+                problem_mark=node.start_mark,
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
 
 def _lines(node: yaml.Node, path: tuple[Any, ...], found: dict[tuple[Any, ...], int]) -> None:
     found[path] = node.start_mark.line + 1
@@ -95,7 +143,7 @@ def load_model(
         raise InputFileError(f"cannot read {what} {str(path)!r}: {exc}.", path=path) from exc
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""

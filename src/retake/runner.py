@@ -51,6 +51,7 @@ __all__ = [
     "ReplayOutcome",
     "ReplayRun",
     "SessionTimeout",
+    "candidate_name",
     "jobs",
     "load_entrypoint",
     "raised_unlike_recording",
@@ -288,8 +289,7 @@ def replay_cassette(
             unredacted = str(exc) or type(exc).__name__
     written: str | None = None
     if config.out is not None:
-        stem = Path(source).name.removesuffix(store.SUFFIX) if source else header.session_id
-        target = config.out / f"{stem}.trial-{trial}{store.SUFFIX}"
+        target = config.out / candidate_name(source or header.session_id, config.scenario, trial)
         try:
             if shown is None:
                 raise RetakeError(f"it could not be redacted: {unredacted}")
@@ -356,6 +356,13 @@ def replay_cassette(
             else _quoted(result, quoter, timelines=config.timelines)
         )
     return ReplayOutcome(result, candidate)
+
+
+def candidate_name(cassette: str, scenario: str | None, trial: int) -> str:
+    """The file a replay's candidate is written to in ``--out``: named for the scenario when
+    there is one (several scenarios share a cassette), else for the cassette."""
+    stem = Path(scenario).stem if scenario else Path(cassette).name.removesuffix(store.SUFFIX)
+    return f"{stem}.trial-{trial}{store.SUFFIX}"
 
 
 def _quoted(result: SessionReplay, quoter: Quoter, *, timelines: bool) -> SessionReplay:

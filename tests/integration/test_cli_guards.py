@@ -5,6 +5,7 @@ values a format cannot carry are clear input errors (exit 2), never a traceback.
 from __future__ import annotations
 
 import math
+import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +29,8 @@ BUNDLED = ROOT / "cassettes" / "refund-within-limit.retake"
 
 
 def run(*args: str) -> tuple[int, str]:
-    done = CliRunner().invoke(app, list(args))
+    key = {"RETAKE_REDACTION_KEY": "cli-guards-test-key-0123456789"}
+    done = CliRunner().invoke(app, list(args), env=key)
     assert done.exception is None or isinstance(done.exception, SystemExit), done.output
     return done.exit_code, " ".join(done.output.split())
 
@@ -183,3 +185,61 @@ def test_mutate_checks_the_expectations_it_writes(cassette: Path, tmp_path: Path
     assert code == 2 and "did you mean" in said and "'never_call'?" in said
     assert not scenario.exists()
     assert run(*base, "--expect", 'never_call:{"tool": "send_email"}')[0] == 0
+
+
+def test_a_pipe_is_refused_not_read_for_ever(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.retake"
+    os.mkfifo(fifo)
+    for command in ("show", "validate", "export"):
+        code, said = run(command, str(fifo))
+        assert code in (1, 2) and "not a regular file" in said, command
+
+
+def billion_laughs(levels: int = 9) -> str:
+    lines = ["a: &a [" + ", ".join(['"lol"'] * 9) + "]"]
+    names = "abcdefghijklmnop"
+    for i in range(1, levels):
+        lines.append(f"{names[i]}: &{names[i]} [" + ", ".join([f"*{names[i - 1]}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_yaml_whose_aliases_explode_is_refused_or_read_as_text(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(f"description: x\ncassette: {BUNDLED}\n" + billion_laughs())
+    code, said = run("replay", str(scenario), "--agent", "retake.demo:release_1")
+    assert code == 2 and "aliases" in said
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(billion_laughs())
+    code, said = run("scan", "--any-file", str(bomb))
+    assert code == 0 and "1 files scanned" in said
+    code, said = run("import", str(bomb), "--out", str(tmp_path / "imported"))
+    assert code != 0 and "aliases" in said
+
+
+def test_json_nested_past_the_recursion_limit_is_not_imported(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    code, said = run("import", str(deep), "--out", str(tmp_path / "imported"))
+    assert code != 0 and "nests its JSON deeper" in said
+
+
+def test_replay_out_writes_one_candidate_per_session(tmp_path: Path) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        shutil.copyfile(BUNDLED, tmp_path / folder / "same.retake")
+    out = tmp_path / "candidates"
+    agent = ("--agent", "retake.demo:release_1", "--out", str(out))
+    code, said = run("replay", str(tmp_path / "a"), str(tmp_path / "b"), *agent)
+    assert code == 2 and "would both write" in said and not out.exists()
+    # Scenarios that share a cassette each keep their own candidate, named for the scenario.
+    for name in ("first", "second"):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"description: {name}\ncassette: {BUNDLED}\nmodel: recorded\n"
+        )
+    scenarios = (str(tmp_path / "first.yaml"), str(tmp_path / "second.yaml"))
+    code, said = run("replay", *scenarios, *agent)
+    assert code == 0, said
+    assert sorted(p.name for p in out.iterdir()) == [
+        "first.trial-0.retake",
+        "second.trial-0.retake",
+    ]

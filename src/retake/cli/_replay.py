@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from retake.errors import InputFileError
+
 from ._common import (
     EXIT_FAILED,
     EXIT_USAGE,
@@ -194,6 +196,8 @@ def replay(
 
     with user_errors():
         total = sum(1 for _ in todo())
+        if out is not None:
+            _one_candidate_per_file(todo(), out)
     if total == 0:
         err_console.print(
             f"[bold red]error:[/] no cassettes or scenarios under {', '.join(map(str, paths))}.",
@@ -230,6 +234,20 @@ def replay(
         console.print(f"{len(run.sessions)} sessions: {counts}", highlight=False)
     if broken or unexpected:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _one_candidate_per_file(todo: Iterator[runner.Job], out: Path) -> None:
+    """Refuse a run in which two sessions would write the same candidate file (two cassettes
+    of the same name in different folders): the second would replace the first."""
+    seen: dict[str, str] = {}
+    for path, trial, config in todo:
+        name = runner.candidate_name(path, config.scenario, trial)
+        source = config.scenario or path
+        if seen.setdefault(name, source) != source:
+            raise InputFileError(
+                f"{seen[name]!r} and {source!r} would both write {str(out / name)!r}; replay "
+                "them into separate --out folders, or rename one."
+            )
 
 
 def _explain_raises(unexpected: list[SessionReplay], out: Console) -> None:

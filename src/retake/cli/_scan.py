@@ -25,9 +25,10 @@ from ._common import (
 from ._lazy import lazy
 
 if TYPE_CHECKING:
-    from retake import pipeline, redact, store
+    from retake import _yamlfile, pipeline, redact, store
 else:
     pipeline, redact, store = lazy("retake.pipeline"), lazy("retake.redact"), lazy("retake.store")
+    _yamlfile = lazy("retake._yamlfile")
 
 _TEXT_SUFFIXES = (".json", ".jsonl", ".yaml", ".yml", ".txt", ".log", ".md")
 
@@ -54,9 +55,9 @@ def _parse(path: Path) -> Any:
             return text
     if path.suffix in (".yaml", ".yml"):
         try:
-            return yaml.safe_load(text)
+            return _yamlfile.safe_load(text)
         except (yaml.YAMLError, ValueError, RecursionError):
-            return text
+            return text  # read as text: a document too large once its aliases are followed too
     return text
 
 
@@ -88,7 +89,17 @@ def scan(
     if any_file:
         for path in _other_files(paths):
             scanned += 1
-            data = _parse(path)
+            try:
+                if not path.is_file():  # a pipe would be read for ever
+                    raise OSError(f"{str(path)!r} is not a regular file")
+                data = _parse(path)
+            except OSError as exc:
+                err_console.print(
+                    f"[bold red]error:[/] cannot read {str(path)!r}: {exc.strerror or exc}. "
+                    "Check its permissions, or leave it out.",
+                    highlight=False,
+                )
+                raise typer.Exit(EXIT_USAGE) from None
             try:
                 findings.extend((path, f) for f in redact.scan(data, path="", policy=policy))
             except RetakeError as exc:

@@ -118,7 +118,7 @@ def import_file(
         )
     except InputFileError:
         raise
-    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+    except (ValueError, TypeError, AttributeError, KeyError, OverflowError, RecursionError) as exc:
         raise InputFileError(
             f"{str(path)!r} could not be read as {chosen}: {type(exc).__name__}: {exc}. Check "
             "the file, or pass another --format.",

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from retake._yamlfile import safe_load
 from retake.errors import InputFileError
 
 from ._build import Skipped
@@ -44,7 +45,7 @@ def read(path: Path) -> tuple[Any, list[Skipped], int]:
         ) from None
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
-            return yaml.safe_load(text), [], len(raw)
+            return safe_load(text), [], len(raw)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -56,6 +57,12 @@ def read(path: Path) -> tuple[Any, list[Skipped], int]:
     if path.suffix.lower() not in (".jsonl", ".ndjson"):
         try:
             return json.loads(text), [], len(raw)
+        except RecursionError:
+            raise InputFileError(
+                f"{str(path)!r} nests its JSON deeper than retake reads (Python's recursion "
+                "limit); no trace nests so deep: check that it is the file you meant.",
+                path=path,
+            ) from None
         except json.JSONDecodeError as exc:
             if exc.msg != "Extra data":
                 raise InputFileError(
@@ -70,6 +77,8 @@ def read(path: Path) -> tuple[Any, list[Skipped], int]:
             continue
         try:
             items.append(json.loads(line))
+        except RecursionError:
+            skipped.append(Skipped(str(path), f"line {number}", "nested too deep; left out"))
         except json.JSONDecodeError as exc:
             skipped.append(
                 Skipped(str(path), f"line {number}", f"not valid JSON ({exc.msg}); left out")

@@ -44,8 +44,19 @@ class CassetteInfo:
 
 def read_bytes(path: Path | str) -> tuple[Path, bytes]:
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise CassetteNotFound(
+            f"{str(path)!r} is not a regular file (a pipe, socket or device); name a "
+            "cassette file.",
+            path=path,
+        )
     try:
         return path, path.read_bytes()
+    except PermissionError as exc:
+        raise CassetteNotFound(
+            f"cannot read {str(path)!r}: permission denied. Check the file's permissions.",
+            path=path,
+        ) from exc
     except FileNotFoundError as exc:
         raise CassetteNotFound(
             f"no cassette at {str(path)!r}; check the path (cassettes end in "
