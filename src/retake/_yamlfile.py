@@ -48,20 +48,24 @@ def _expanded(node: yaml.Node, sizes: dict[int, int]) -> int:
 
 
 def safe_load(text: str) -> Any:
-    """``yaml.safe_load``, refusing a document whose aliases expand past
-    ``MAX_EXPANDED_NODES`` (``TooManyAliases``, a ``yaml.YAMLError``): every walk over the
-    value would follow each reference."""
+    """``yaml.safe_load``, refusing (with a ``yaml.YAMLError``) a document whose aliases
+    expand it more than tenfold and past ``MAX_EXPANDED_NODES`` (every walk over the value
+    would follow each reference), or that nests past Python's recursion limit."""
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None
-        if _expanded(node, {}) > MAX_EXPANDED_NODES:
+        sizes: dict[int, int] = {}
+        expanded = _expanded(node, sizes)
+        if expanded > MAX_EXPANDED_NODES and expanded > 10 * len(sizes):
             raise TooManyAliases(
                 problem=f"its aliases (*name) expand to more than {MAX_EXPANDED_NODES:,} values",
                 problem_mark=node.start_mark,
             )
         return loader.construct_document(node)
+    except RecursionError:
+        raise TooManyAliases(problem="it nests deeper than retake reads") from None
     finally:
         loader.dispose()
 
@@ -142,8 +146,8 @@ def load_model(
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(f"cannot read {what} {str(path)!r}: {exc}.", path=path) from exc
     try:
+        data = safe_load(text)  # first: it refuses what composing would choke on
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""

@@ -60,13 +60,20 @@ def test_mutate_refuses_to_write_the_scenario_or_the_mutated_cassette_over_a_rec
         "mutate", str(cassette), "-o", str(scenario), "--timeout", "lookup_order",
         "--materialize", str(other),
     )  # fmt: skip
-    assert code == 2 and "is a cassette" in said
+    assert code == 2 and "pass --overwrite" in said
     assert cassette.read_bytes() == before and other.read_bytes() == BUNDLED.read_bytes()
-    code, _ = run(
+    mutated = tmp_path / "mutated.retake"
+    again = (
         "mutate", str(cassette), "-o", str(scenario), "--timeout", "lookup_order",
-        "--materialize", str(tmp_path / "mutated.retake"),
+        "--materialize", str(mutated),
     )  # fmt: skip
-    assert code == 0 and (tmp_path / "mutated.retake").exists()
+    assert run(*again)[0] == 0 and mutated.exists()
+    first = mutated.read_bytes()
+    scenario.unlink()
+    code, said = run(*again)  # the mutated cassette is there: kept, and nothing written
+    assert code == 2 and "--overwrite" in said
+    assert mutated.read_bytes() == first and not scenario.exists()
+    assert run(*again, "--overwrite")[0] == 0 and scenario.exists()
 
 
 def test_export_refuses_to_write_over_its_cassette_or_another(
@@ -80,6 +87,11 @@ def test_export_refuses_to_write_over_its_cassette_or_another(
     assert code == 2 and "is a cassette" in said
     assert cassette.read_bytes() == before and other.read_bytes() == BUNDLED.read_bytes()
     assert run("export", str(cassette), "-o", str(tmp_path / "out.json"))[0] == 0
+
+
+def test_an_output_that_is_not_a_regular_file_is_written_to_as_before(cassette: Path) -> None:
+    # /dev/null (like /dev/stdout) is not read to see whether it holds a cassette
+    assert run("export", str(cassette), "-o", os.devnull)[0] == 0
 
 
 def test_check_refuses_to_write_its_reports_over_the_suites_files(tmp_path: Path) -> None:
@@ -111,6 +123,12 @@ def test_matrix_keeps_scenarios_already_there_unless_told_to_overwrite(
         run("matrix", str(cassette), "-o", str(out), "--families", "faults", "--overwrite")[0] == 0
     )
     assert not written.read_text().startswith("# edited by hand")
+    # A refusal writes nothing: a grid extended to another cassette is not half written.
+    other = tmp_path / "other.retake"
+    shutil.copyfile(ROOT / "cassettes" / "lookup-in-transit.retake", other)
+    code, said = run("matrix", str(cassette), str(other), "-o", str(out), "--families", "faults")
+    assert code == 2 and "Nothing was written" in said
+    assert [p.name for p in out.iterdir()] == [written.name]
 
 
 @pytest.mark.parametrize(
@@ -163,6 +181,9 @@ def test_export_to_otel_says_which_values_it_cannot_carry(
         ("never_call: {tool: send_email, bogus: 1}", "expectations.0.bogus: never_call has no"),
         ("never_call: {}", "expectations.0.tool: never_call needs it"),
         ("max_calls: {tool: send_email, n: many}", "expectations.0.n: max_calls takes int"),
+        ("canary_not_leaked: {canaries: [1]}", "expectations.0.canaries: a list of non-empty"),
+        ("args_valid: {tool: x, schema: {type: nonsense}}", "expectations.0.schema: not a valid"),
+        ("output_contains: {text: ''}", "expectations.0.text: must not be empty"),
     ],
 )
 def test_a_misconfigured_expectation_is_an_input_error_naming_line_and_field(

@@ -72,10 +72,17 @@ def progress_bar(
         yield advance
 
 
-def writable(path: Path, *, inputs: Iterable[Path] = (), what: str = "the output") -> Path:
+def writable(
+    path: Path,
+    *,
+    inputs: Iterable[Path] = (),
+    what: str = "the output",
+    replaces_cassette: bool = False,
+) -> Path:
     """``path``, unless writing there would destroy a recording: when it is one of the
     command's own inputs, or an existing cassette (no export, report or scenario replaces
-    one). Raises a ``RetakeError`` that says so."""
+    one; ``replaces_cassette``: a cassette may, as --overwrite asks). Raises a
+    ``RetakeError`` that says so."""
     target = path.resolve()
     for given in inputs:
         if given.exists() and given.resolve() == target:
@@ -83,10 +90,12 @@ def writable(path: Path, *, inputs: Iterable[Path] = (), what: str = "the output
                 f"{what} {str(path)!r} is also an input of this command; writing it would "
                 "replace that input. Choose another path."
             )
+    if replaces_cassette or not target.is_file():  # new, or a terminal or pipe (/dev/stdout)
+        return path
     try:
         with target.open("rb") as existing:
             head = existing.read(len(store.MAGIC))
-    except OSError:  # not there yet (or not a file): nothing recorded to lose
+    except OSError:  # unreadable: writing there fails with its own clear error
         return path
     if head == store.MAGIC:
         raise RetakeError(

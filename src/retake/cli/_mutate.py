@@ -120,8 +120,18 @@ def mutate_command(
             raise InputFileError(f"the flags do not make a valid scenario: {exc}") from exc
         mutate.check_selectors(output, scenario, recorded, {})
         writable(output, inputs=[cassette], what="the scenario")
-        if materialize is not None:
-            writable(materialize, inputs=[cassette, output], what="the mutated cassette")
+        if materialize is not None:  # checked in full before anything is written
+            if materialize.resolve() == output.resolve():
+                raise InputFileError("--materialize and -o name the same file; give two paths.")
+            writable(
+                materialize, inputs=[cassette], what="the mutated cassette", replaces_cassette=True
+            )
+            if materialize.exists() and not overwrite:
+                raise InputFileError(
+                    f"{str(materialize)!r} exists; pass --overwrite to replace it, or choose "
+                    "another path.",
+                    path=materialize,
+                )
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(mutate.scenario_yaml(scenario), encoding="utf-8")
         console.print(f"wrote {output}", highlight=False)
@@ -156,6 +166,7 @@ def matrix(
     written = skipped = 0
     with user_errors():
         output.mkdir(parents=True, exist_ok=True)
+        cells: list[tuple[Path, str]] = []  # every cell first: a refusal writes nothing
         for path in find_cassettes(cassettes, partial=False):
             recorded: Cassette = store.load(path)
             stem = path.name.removesuffix(store.SUFFIX)
@@ -168,15 +179,19 @@ def matrix(
                 )
                 if cell is None:
                     skipped += 1
-                    continue
-                if target.exists() and not overwrite:
-                    raise InputFileError(
-                        f"{str(target)!r} exists; pass --overwrite to replace the scenarios "
-                        "there, or choose another folder.",
-                        path=target,
-                    )
-                target.write_text(mutate.scenario_yaml(cell), encoding="utf-8")
-                written += 1
+                else:
+                    cells.append((target, mutate.scenario_yaml(cell)))
+        there = [target for target, _ in cells if target.exists()]
+        if there and not overwrite:
+            raise InputFileError(
+                f"{len(there)} of the scenario files exist already (first {str(there[0])!r}); "
+                "pass --overwrite to replace them, or choose another folder. Nothing was "
+                "written.",
+                path=there[0],
+            )
+        for target, text in cells:
+            target.write_text(text, encoding="utf-8")
+            written += 1
     console.print(
         f"wrote {written} scenarios to {output} ({skipped} cells where the family does not apply)",
         highlight=False,

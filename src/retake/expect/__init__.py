@@ -41,9 +41,25 @@ def parse(entries: Iterable[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]
 
 
 def check(entries: Iterable[dict[str, Any]], trace: Trace) -> list[Verdict]:
-    """Every expectation checked on one candidate trace."""
+    """Every expectation checked on one candidate trace; one that is misconfigured (scenario
+    files are checked as they are read, a list built in code may not be) fails with a verdict
+    that says so."""
     verdicts = []
-    for name, params in parse(entries):
+    for entry in entries:
+        try:
+            ((name, params),) = parse([entry])
+        except ValueError as exc:
+            name = next(iter(entry), "?") if isinstance(entry, dict) else "?"
+            detail = str(exc).removeprefix("expectations.0")
+            verdicts.append(
+                Verdict(
+                    expectation=str(name),
+                    params={},
+                    passed=False,
+                    detail=f"the expectation is misconfigured: {detail.lstrip('.: ')}",
+                )
+            )
+            continue
         try:
             verdicts.append(CATALOGUE[name](trace, params))
         except (ValueError, TypeError) as exc:

@@ -479,6 +479,17 @@ def settings_error(name: str, params: dict[str, Any]) -> str | None:
             return f"{key}: {name} takes {wanted.__name__} here, not {value!r}"
         if isinstance(value, int) and value < 0:
             return f"{key}: must be 0 or more, not {value}"
+        if isinstance(value, str) and not value:
+            return f"{key}: must not be empty"
+        if isinstance(value, list) and not all(isinstance(c, str) and c for c in value):
+            return f"{key}: a list of non-empty strings, not {value!r}"
+        if key == "schema":
+            import jsonschema  # as args_valid does: only this setting needs it
+
+            try:
+                jsonschema.Draft202012Validator.check_schema(value)
+            except jsonschema.SchemaError as exc:
+                return f"{key}: not a valid JSON schema ({exc.message})"
     missing = [key for key in needed if key not in params]
     if missing:
         return f"{missing[0]}: {name} needs it (for example '- {name}: {{{missing[0]}: ...}}')"

@@ -240,8 +240,9 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         S,
         # A password's or secret's name, alone or ending a longer one (DJANGO_SECRET_KEY,
         # db_password_v2, x-api-key), then = or :, then the value. Tried where the name
-        # starts, the literal (what comes before it in a longer name does not matter).
-        r"(?:pass(?:word|wd|phrase|code)|pwd|secret|api[_-]?key)(?:[_-][A-Za-z0-9]+)*"
+        # starts, the literal (what comes before it in a longer name does not matter); a
+        # name that goes on (password_expires_at, secret_name) is about the secret, not it.
+        r"(?:pass(?:word|wd|phrase|code)|pwd|secret|api[_-]?key)(?:[_-](?:key|v?[0-9]+))*"
         r"[\"']?\s*[:=]\s*[\"']?([^\s\"',;&<>]{6,})",
         ["pass", "pwd", "secret", "api"],
         flags=re.IGNORECASE,
@@ -256,7 +257,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         # credentials (ENCRYPTION_KEY, AccountKey=, ?subscription-key=), when the value looks
         # random: token_count: 1234567 is not one, nor is an idempotency or sort key.
         r"(?:token|(?:encryption|signing|master|private|access|account|subscription|license"
-        r"|consumer|client|hmac|session)[_-]?key)(?:[_-][A-Za-z0-9]+)*[\"']?\s*[:=]\s*[\"']?"
+        r"|consumer|client|hmac|session)[_-]?key)(?:[_-](?:key|v?[0-9]+))*[\"']?\s*[:=]\s*[\"']?"
         r"([^\s\"',;&<>]{16,})",
         [
             "token",

@@ -78,7 +78,6 @@ DEFAULT_SECRET_FIELDS: tuple[str, ...] = (
     "sessionkey",
     "signingkey",
     "subscriptionkey",
-    "sessionid",
     "credential",
     "credentials",
     "signature",
@@ -91,7 +90,7 @@ DEFAULT_SECRET_FIELDS: tuple[str, ...] = (
 )
 """Key-like field names (lower case, without ``-``/``_``): a name equal to or ending in one of
 these holds a credential when its value looks random (for ``password``-like names, cookies and
-authorizations: always)."""
+authorizations by their whole name: always)."""
 
 PII_FIELDS: dict[str, str] = {
     "phone": "phone",
@@ -109,16 +108,10 @@ PII_FIELDS: dict[str, str] = {
 a phone number or a US SSN, is one even without the separators the text detectors need to
 tell it from an id (``{"phone": "4155552671"}``); the value maps to the token format."""
 
-_ALWAYS_SECRET = (
-    "password",
-    "passwd",
-    "pwd",
-    "passphrase",
-    "passcode",
-    "secret",
-    "cookie",
-    "authorization",
-)
+_ALWAYS_SECRET = ("password", "passwd", "passphrase", "passcode", "secret")
+ALWAYS_SECRET_NAMES = frozenset({"cookie", "setcookie", "authorization", "proxyauthorization"})
+"""Field names (normalised) masked whole whatever they hold, as their headers are; only the
+whole name (a ``requires_authorization`` field is about one, and holds none)."""
 _RULE_PATH = re.compile(
     r"""^(?:[A-Za-z_*][\w*-]*(?:\[[^\]]*\])?|\*\*)(?:\.(?:[^.\[\]]+|\*\*)(?:\[[^\]]*\])?|\[[^\]]*\])*$"""
 )

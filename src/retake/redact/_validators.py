@@ -233,13 +233,28 @@ def ssn(m: str, text: str, start: int, _e: int) -> bool:
     return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
 
 
+_PRODUCT_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+def _after_product(text: str, start: int) -> bool:
+    """Whether ``start`` follows a product token and its slash, as a User-Agent's versions do
+    (``Chrome/``), rather than a URL's path (``/hosts/``, ``http://gw/``)."""
+    if start < 2 or text[start - 1] != "/":
+        return False
+    i = start - 2
+    while i >= 0 and text[i] in _PRODUCT_CHARS:
+        i -= 1
+    token = text[i + 1 : start - 1]
+    return bool(token) and token[0].isalpha() and (i < 0 or text[i] not in "/:")
+
+
 def ipv4(m: str, text: str, start: int, end: int) -> bool:
     if end + 1 < len(text) and text[end] == "." and text[end + 1] in _DIGITS:
         return False  # a version string such as 1.2.3.4.5
     parts = m.split(".")
     if any(len(p) > 1 and p[0] == "0" for p in parts):
         return False
-    if start >= 2 and text[start - 1] == "/" and text[start - 2] in ALNUM:
+    if _after_product(text, start):
         return False  # a product's version (Chrome/124.0.0.0), not a host (http://10.2.3.4)
     if any(int(p) > 255 for p in parts):
         return False

@@ -23,7 +23,7 @@ from ._detectors import BUILTIN_DETECTORS, Category, Detector, Match
 from ._findings import Finding, preview
 from ._matching import DetectorSet
 from ._paths import CompiledRules, State, format_path
-from ._policy import PII_FIELDS, RedactionPolicy
+from ._policy import ALWAYS_SECRET_NAMES, PII_FIELDS, RedactionPolicy
 from ._prefilter import JsonHints, json_hints
 from ._pseudo import Pseudonymiser
 from ._screen import (
@@ -117,6 +117,9 @@ _PII_NAMES = tuple(PII_FIELDS)
 _PII_FIELD = 3
 """``Walker._field_kind`` of a field ``PII_FIELDS`` names."""
 _PHONE_CHARS = frozenset("0123456789 +-.()/")
+_DATE = re.compile(
+    r"[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}\Z|[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{4}\Z"
+)
 _SSN_CHARS = frozenset("0123456789 -")
 
 
@@ -124,7 +127,7 @@ def _pii_shaped(fmt: str, s: str) -> bool:
     """Whether ``s`` has the shape of a ``fmt`` value (``PII_FIELDS``), separators or none."""
     digits = sum(1 for c in s if c in string.digits)
     if fmt == "phone":
-        return 7 <= digits <= 15 and set(s) <= _PHONE_CHARS
+        return 7 <= digits <= 15 and set(s) <= _PHONE_CHARS and not _DATE.match(s)
     return digits == 9 and len(s) in (9, 11) and set(s) <= _SSN_CHARS
 
 
@@ -439,7 +442,7 @@ class Walker:
             norm = _norm_key(key)
             if norm.endswith(_PII_NAMES):
                 hit = _PII_FIELD
-            elif norm.endswith(self.e.always_secret):
+            elif norm in ALWAYS_SECRET_NAMES or norm.endswith(self.e.always_secret):
                 hit = 2
             elif norm.endswith(self.e.secret_fields):
                 hit = 1

@@ -99,6 +99,9 @@ POSITIVE = [
     ("ipv6", "from 2a00:1450:4001:82a::200e via", "2a00:1450:4001:82a::200e"),
     ("ipv6", "2607:f8b0:4005:80a:0:0:0:200e", "2607:f8b0:4005:80a:0:0:0:200e"),
     ("url_password", "redis://:p4ssw0rdRedis@localhost:6379/0", "p4ssw0rdRedis"),
+    # an address in a URL's path is one; a product's version (Chrome/124.0.0.0) is not
+    ("ipv4", "GET /v1/hosts/81.2.69.160", "81.2.69.160"),
+    ("ipv4", "curl http://gw/81.2.69.160", "81.2.69.160"),
     ("cookie", 'document.cookie = "sessionid=a467b2c9d8e7f6a5"', "sessionid=a467b2c9d8e7f6a5"),
     ("email", "write to mary.o'connor@example.ie now", "mary.o'connor@example.ie"),
     # a credential's name, alone or within a longer one, as a .env file or a log holds it
@@ -140,6 +143,10 @@ NEGATIVE = [
     "zip 77243, total 523, 3 bags, seat 12A, gate B22",
     "SORT_KEY=created_at PRIMARY_KEY=id partition_key: region max_tokens=1000 tokens: 523",
     "the secretary: Johnson; compass=north; bypass_mode=enabled; token_count: 1234567",
+    # names that go on past the credential word are about it, not it
+    "password_expires_at=2024-05-01T00:00:00Z secret_name=prod-db-credentials",
+    "token_endpoint: https://oauth2.googleapis.com/token",
+    "api_key_created_at=2024-05-01",
     # Luhn-valid by chance, but no payment network issues them: a snowflake id, a timestamp
     "message 1237851390123456784 at 1716387742133",
     "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",

@@ -228,6 +228,9 @@ def test_secret_fields() -> None:
     for field in ("cookie", "Set-Cookie", "authorization"):
         assert out[field].startswith("<REDACTED:secret:"), field
     assert out["sort_key"] == "created_at"  # not random: a column name, not a credential
+    # Only the whole name is always a credential; a field about one holds none.
+    about = {"requires_authorization": "manager", "PWD": "/home/desk", "session_id": EMAIL[:4]}
+    assert redact(about) == about
     assert out["password"].startswith("<REDACTED:secret:")
     assert out["client_secret"].startswith("<REDACTED:secret:")
     assert out["api_key"].startswith("<REDACTED:secret:")
@@ -431,6 +434,7 @@ def test_phone_numbers_and_ssns_are_found_by_their_field_name_without_separators
             "phone_verified": True,
             "phone_type": "mobile",
             "fax": "n/a",
+            "mobile_since": "2024-05-01",
         },
         # JSON text a tool returned, as the model receives it
         "content": json.dumps({"user": {"phoneNumber": "07700900123"}}),
@@ -447,6 +451,7 @@ def test_phone_numbers_and_ssns_are_found_by_their_field_name_without_separators
         "mobile",
         "n/a",
     )
+    assert customer["mobile_since"] == "2024-05-01"  # a date, not a number
     assert "07700900123" not in out["content"]
     assert redact(out) == out
     assert scan(out) == []
