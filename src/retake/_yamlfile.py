@@ -22,8 +22,9 @@ MAX_EXPANDED_NODES = 1_000_000
 reused are fine, a "billion laughs" document (each alias doubling the one before) is not."""
 
 
-class TooManyAliases(yaml.MarkedYAMLError):
-    """A document whose aliases expand past ``MAX_EXPANDED_NODES``."""
+class YamlTooLarge(yaml.MarkedYAMLError):
+    """A document whose aliases expand past ``MAX_EXPANDED_NODES``, or that nests past
+    Python's recursion limit."""
 
 
 def _expanded(node: yaml.Node, sizes: dict[int, int]) -> int:
@@ -59,13 +60,13 @@ def safe_load(text: str) -> Any:
         sizes: dict[int, int] = {}
         expanded = _expanded(node, sizes)
         if expanded > MAX_EXPANDED_NODES and expanded > 10 * len(sizes):
-            raise TooManyAliases(
+            raise YamlTooLarge(
                 problem=f"its aliases (*name) expand to more than {MAX_EXPANDED_NODES:,} values",
                 problem_mark=node.start_mark,
             )
         return loader.construct_document(node)
     except RecursionError:
-        raise TooManyAliases(problem="it nests deeper than retake reads") from None
+        raise YamlTooLarge(problem="it nests deeper than retake reads") from None
     finally:
         loader.dispose()
 

@@ -10,6 +10,7 @@ UTF-8, text that starts like JSON but does not parse, a value under a field rule
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import re
@@ -121,6 +122,13 @@ _DATE = re.compile(
     r"[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}\Z|[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{4}\Z"
 )
 _SSN_CHARS = frozenset("0123456789 -")
+
+
+@functools.cache
+def _pii_format(key: str) -> str:
+    """The token format of a field ``PII_FIELDS`` names (found once per field name)."""
+    norm = _norm_key(key)
+    return PII_FIELDS[next(n for n in _PII_NAMES if norm.endswith(n))]
 
 
 def _pii_shaped(fmt: str, s: str) -> bool:
@@ -480,7 +488,7 @@ class Walker:
             if fk is None:
                 fk = self._field_kind(key)
             if fk == _PII_FIELD:
-                fmt = PII_FIELDS[next(n for n in _PII_NAMES if _norm_key(key).endswith(n))]
+                fmt = _pii_format(key)
                 if _pii_shaped(fmt, s.strip()):
                     return self._pii_field(s, fmt)
             elif fk and not is_token(s) and (fk == 2 or is_high_entropy(s)):
