@@ -41,7 +41,9 @@ def record(
         bool, typer.Option("--overwrite", help="Replace cassettes of the same task ids.")
     ] = False,
 ) -> None:
-    """Run an agent over a tasks file and record one redacted cassette per task."""
+    """Run an agent over a tasks file and record one redacted cassette per task; exit 0
+    when the agent answered every task, 1 when it raised on one (its cassette is kept, ending
+    with the error) or a cassette could not be stored, 2 on usage or input errors."""
     with user_errors():
         from retake._yamlfile import load_model
         from retake.schema import TasksFile
@@ -86,5 +88,5 @@ def record(
         f"{raised} where the agent raised, {len(results) - stored} not stored.",
         highlight=False,
     )
-    if stored < len(results):
+    if stored < len(results) or raised:
         raise typer.Exit(EXIT_FAILED)
