@@ -4,6 +4,7 @@ to do, and never a Python traceback."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -392,6 +393,27 @@ def test_repair_refuses_to_overwrite_unless_asked(cassette: Cassette, truncated:
     assert truncated.exists()
     assert retake("repair", truncated, "--overwrite").code == 0
     assert "(7 events)" in retake("validate", final).stdout
+
+
+def test_repair_in_place_that_cannot_write_leaves_the_recording_as_it_was(
+    truncated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    torn = truncated.rename(truncated.with_name("cut.retake"))  # a torn cassette, repaired in place
+    before = torn.read_bytes()
+
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("retake.store._writer.os.fsync", disk_full)
+    run = retake("repair", torn)
+    assert run.code == 2
+    assert f"could not write the repaired recording of {str(torn)!r}" in run.said
+    assert "No space left on device" in run.said and "left as it was" in run.said
+    assert torn.read_bytes() == before
+    assert [p.name for p in torn.parent.iterdir()] == ["cut.retake"]  # no temporary file left
+    monkeypatch.undo()
+    assert retake("repair", torn).code == 0
+    assert "(7 events)" in retake("validate", torn).stdout
 
 
 # --- the real console script ----------------------------------------------------------------

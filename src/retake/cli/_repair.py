@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from retake.errors import RetakeError
+
 from ._common import console, user_errors
 from ._lazy import lazy
 
@@ -29,6 +31,15 @@ def repair(
             if info.complete:
                 console.print(f"{path}: already complete ({info.events} events); left alone.")
                 continue
-            target, kept = store.repair(path, overwrite=overwrite)
+            try:
+                target, kept = store.repair(path, overwrite=overwrite)
+            except RetakeError:
+                raise
+            except OSError as exc:  # the disk filled up, the folder is read-only...
+                raise RetakeError(
+                    f"could not write the repaired recording of {str(path)!r} "
+                    f"({exc.strerror or exc}); it is left as it was. Free some space or make its "
+                    "folder writable, and run `retake repair` again."
+                ) from exc
         lost = " (a torn last frame was dropped)" if info.torn else ""
         console.print(f"repaired {path} -> {target}: {kept} events kept{lost}", highlight=False)

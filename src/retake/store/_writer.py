@@ -131,18 +131,7 @@ def save(cassette: Cassette, path: Path | str, *, overwrite: bool = False) -> Pa
     path = Path(path)
     if path.exists() and not overwrite:
         raise CassetteExists(_exists_message(path), path=path)
-    data = dumps(cassette)
-    # A temporary name of its own: NAME.retake.partial may hold a crashed recording.
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".saving")
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        _publish(tmp, path, overwrite=overwrite)
-    finally:
-        tmp.unlink(missing_ok=True)
+    _write_atomically(dumps(cassette), path, overwrite=overwrite)
     return path
 
 
@@ -165,15 +154,13 @@ def repair(path: Path | str, *, overwrite: bool = False) -> tuple[Path, int]:
     target = final_path(path) if path.name.endswith(_format.PARTIAL_SUFFIX) else path
     if target != path and target.exists() and not overwrite:
         raise CassetteExists(_exists_message(target), path=target)
-    tmp = target.with_name(target.name + ".repair")
-    with open(tmp, "wb") as f:
-        f.write(kept + _format.frame(_format.FOOTER, payload))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, target)
+    # In place too, the rename replaces the torn file whole: a write that dies leaves it intact.
+    _write_atomically(
+        kept + _format.frame(_format.FOOTER, payload), target, overwrite=overwrite or target == path
+    )
     if target != path:
         path.unlink()
-    _fsync_dir(target.parent)
+        _fsync_dir(target.parent)
     return target, events
 
 
@@ -379,6 +366,22 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def _write_atomically(data: bytes, path: Path, *, overwrite: bool) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it, and rename it into place:
+    ``path`` holds its old bytes or all the new ones, and a failed write leaves nothing behind."""
+    # A temporary name of its own: NAME.retake.partial may hold a crashed recording.
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".saving")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        _publish(tmp, path, overwrite=overwrite)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _publish(tmp: Path, path: Path, *, overwrite: bool) -> None:
