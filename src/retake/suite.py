@@ -18,11 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
 from retake import expect, mutate, runner
 from retake._yamlfile import load_model
 from retake.errors import InputFileError, RetakeError
 from retake.redact import RedactionKey, RedactionPolicy
 from retake.schema import (
+    BUNDLE_VERSION,
     AdherenceShift,
     ControlEvidence,
     Crosswalk,
@@ -431,13 +434,37 @@ def write_bundle(bundle: EvidenceBundle, path: Path) -> None:
 
 
 def read_bundle(path: Path) -> EvidenceBundle:
+    """The evidence bundle at ``path``. One that is not JSON, not shaped as a bundle, or of a
+    bundle format this retake does not know is an ``InputFileError`` that says which."""
     try:
-        return EvidenceBundle.model_validate_json(path.read_bytes())
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise InputFileError(f"no evidence bundle at {str(path)!r}.", path=path) from None
-    except ValueError as exc:
+    invalid = f"{str(path)!r} is not a valid evidence bundle"
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise InputFileError(f"{invalid}: it is not JSON ({exc}).", path=path) from exc
+    version = data.get("bundle_version") if isinstance(data, dict) else None
+    if isinstance(version, int) and not 1 <= version <= BUNDLE_VERSION:
+        newer = (
+            "; a newer retake wrote it: verify it with that one, or upgrade retake"
+            if version > BUNDLE_VERSION
+            else ""
+        )
         raise InputFileError(
-            f"{str(path)!r} is not a valid evidence bundle: {str(exc).splitlines()[0]}",
+            f"{str(path)!r} has bundle_version={version!r}, a bundle format this retake does "
+            f"not read (it reads bundle_version {BUNDLE_VERSION}){newer}.",
+            path=path,
+        )
+    try:
+        return EvidenceBundle.model_validate_json(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        raise InputFileError(
+            f"{invalid}: field {field}: {error['msg']}. Give verify the JSON file that "
+            "`retake check --bundle` wrote.",
             path=path,
         ) from exc
 
@@ -447,6 +474,11 @@ def verify(
 ) -> list[str]:
     """What no longer matches: changed or missing files, a bad or missing signature."""
     problems: list[str] = []
+    if not bundle.files:  # a check run hashes at least its scenario files
+        problems.append(
+            "the bundle names no files, so there is nothing to re-hash and it evidences "
+            "nothing (`retake check` names every file it used)"
+        )
     for name, expected in bundle.files.items():
         path = Path(name) if base is None or Path(name).is_absolute() else base / name
         if not path.is_file():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -200,6 +201,45 @@ def test_verify_fails_after_one_byte_of_any_named_file_changes(tmp_path: Path) -
     bundle_path.write_text(json.dumps(data))
     forged = cli.invoke(app, ["verify", str(bundle_path), "--sign-key", str(key)])
     assert forged.exit_code == 1 and "signature does not match" in forged.stdout
+
+
+def test_verify_refuses_a_bundle_of_an_unknown_format_or_naming_no_files(tmp_path: Path) -> None:
+    named = tmp_path / "scenario.yaml"
+    named.write_text("cassette: c.retake\n")
+    bundle = EvidenceBundle(
+        retake_version="0",
+        release="r",
+        agent="m:f",
+        model="recorded",
+        created_at=datetime.now(UTC),
+        files={str(named): suite.sha256_file(named)},
+    )
+    good = tmp_path / "e.json"
+    suite.write_bundle(bundle, good)
+    cli = CliRunner()
+    assert cli.invoke(app, ["verify", str(good)]).exit_code == 0
+
+    def verify(**changes: Any) -> tuple[int, str]:
+        data = json.loads(good.read_text()) | changes
+        path = tmp_path / "changed.json"
+        path.write_text(json.dumps(data))
+        done = cli.invoke(app, ["verify", str(path)], env={"COLUMNS": "200"})
+        assert done.exception is None or isinstance(done.exception, SystemExit), done.output
+        return done.exit_code, " ".join(done.output.split())
+
+    code, said = verify(bundle_version=99)
+    assert code == 2, said
+    assert "bundle_version=99, a bundle format this retake does not read" in said
+    assert "a newer retake wrote it" in said
+    code, said = verify(bundle_version=99, field_of_the_future=1)  # the version speaks first
+    assert code == 2 and "bundle_version=99" in said
+    code, said = verify(bundle_version=0)
+    assert code == 2 and "bundle_version=0" in said
+    code, said = verify(release=5)
+    assert code == 2 and "is not a valid evidence bundle: field release:" in said
+    assert "validation error" not in said
+    code, said = verify(files={})
+    assert code == 1 and "the bundle names no files" in said and "ok:" not in said
 
 
 def test_the_check_command_in_a_real_process(tmp_path: Path) -> None:
