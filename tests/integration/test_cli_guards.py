@@ -161,16 +161,31 @@ def odd_cassette(path: Path, **values: object) -> Path:
     return save(Cassette(header=header, events=events), path)
 
 
-@pytest.mark.parametrize(
-    "values", [{"blob": b"\x00\x01"}, {"blob": "x", "t": math.inf}], ids=["bytes", "infinity"]
-)
-def test_export_to_otel_says_which_values_it_cannot_carry(
-    values: dict[str, object], tmp_path: Path
-) -> None:
-    path = odd_cassette(tmp_path / "odd.retake", **values)
+def test_export_to_otel_says_which_values_it_cannot_carry(tmp_path: Path) -> None:
+    path = odd_cassette(tmp_path / "odd.retake", blob=b"\x00\x01")
     code, said = run("export", str(path), "-f", "otel", "-o", str(tmp_path / "spans.json"))
     assert code == 2 and "--format json" in said
     assert not (tmp_path / "spans.json").exists()
+
+
+@pytest.mark.parametrize("form", ["json", "yaml", "otel"])
+@pytest.mark.parametrize(
+    ("values", "where"),
+    [
+        ({"blob": math.nan}, "events.1.arguments.blob=nan"),
+        ({"blob": [1.0, -math.inf]}, "events.1.arguments.blob.1=-inf"),
+        ({"blob": "x", "t": math.inf}, "events.0.t=inf"),
+    ],
+)
+def test_export_refuses_a_number_that_is_not_finite_instead_of_writing_null(
+    form: str, values: dict[str, object], where: str, tmp_path: Path
+) -> None:
+    path = odd_cassette(tmp_path / "odd.retake", **values)
+    out = tmp_path / f"odd.{form}"
+    code, said = run("export", str(path), "-f", form, "-o", str(out))
+    assert code == 2, said
+    assert f"holds a number that is not finite ({where})" in said and "Nothing was written" in said
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(

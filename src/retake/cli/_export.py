@@ -4,9 +4,10 @@ GenAI spans (OTLP JSON) for tracing backends."""
 from __future__ import annotations
 
 import json
+import math
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
@@ -44,6 +45,18 @@ def export(
     if output is not None:
         with user_errors():
             writable(output, inputs=[cassette], what="the export")
+    try:
+        odd = _non_finite(loaded.model_dump())
+    except (ValueError, RecursionError) as exc:
+        too_deep(f"cassette {str(cassette)!r}", exc)
+    if odd is not None:  # JSON has no NaN or infinity: they would be written as null
+        err_console.print(
+            f"[bold red]error:[/] cassette {str(cassette)!r} holds a number that is not finite "
+            f"({odd}); an export would write null in its place. Nothing was written; "
+            "`retake show` displays the value.",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_USAGE)
     if format is Format.otel:
         try:
             text = json.dumps(importers.to_otel(loaded), ensure_ascii=False) + "\n"
@@ -76,3 +89,17 @@ def _document(loaded: Cassette, format: Format, cassette: Path) -> str:
         except RecursionError as exc:
             too_deep(f"cassette {str(cassette)!r}", exc)
     return text
+
+
+def _non_finite(data: Any) -> str | None:
+    """The first number JSON cannot carry (NaN, infinity) in ``data``, as ``path=value``."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:  # a loop, not recursion: recorded values may nest deeper than Python's limit
+        where, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{where.lstrip('.')}={value!r}"
+        if isinstance(value, dict):
+            stack.extend((f"{where}.{key}", item) for key, item in reversed(value.items()))
+        elif isinstance(value, list | tuple):
+            stack.extend((f"{where}.{n}", item) for n, item in reversed(list(enumerate(value))))
+    return None
