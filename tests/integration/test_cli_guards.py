@@ -145,6 +145,15 @@ def test_replay_refuses_out_of_range_options(option: tuple[str, str], cassette: 
     assert code == 2 and option[0] in said
 
 
+@pytest.mark.parametrize("width", ["0", "-5"])
+@pytest.mark.parametrize("command", ["show", "diff"])
+def test_show_and_diff_refuse_a_width_below_1(command: str, width: str, cassette: Path) -> None:
+    cassettes = [str(cassette)] * (2 if command == "diff" else 1)
+    code, said = run(command, *cassettes, "--width", width)
+    assert code == 2 and "Invalid value for '--width'" in said
+    assert run(command, *cassettes, "--width", "1")[0] == 0
+
+
 def odd_cassette(path: Path, **values: object) -> Path:
     header = CassetteHeader(
         session_id="odd",

@@ -59,7 +59,9 @@ def diff(
     all_steps: Annotated[
         bool, typer.Option("--all", help="Show the steps without divergences too.")
     ] = False,
-    width: Annotated[int, typer.Option(help="Abridge event details to this many characters.")] = 60,
+    width: Annotated[
+        int, typer.Option(min=1, help="Abridge event details to this many characters.")
+    ] = 60,
     allow_truncated: Annotated[
         bool,
         typer.Option("--allow-truncated", help="Compare recordings that never finalised too."),

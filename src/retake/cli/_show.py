@@ -35,7 +35,9 @@ def show(
     allow_truncated: Annotated[
         bool, typer.Option("--allow-truncated", help="Show a recording that never finalised.")
     ] = False,
-    width: Annotated[int, typer.Option(help="Abridge details to this many characters.")] = 80,
+    width: Annotated[
+        int, typer.Option(min=1, help="Abridge details to this many characters.")
+    ] = 80,
 ) -> None:
     """Show a cassette as a timeline: step, kind, tool, arguments, status, duration."""
     unknown = sorted(set(kind or ()) - set(KINDS))
