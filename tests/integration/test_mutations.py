@@ -322,6 +322,51 @@ def test_retake_mutate_writes_a_scenario_and_the_mutated_cassette(tmp_path: Path
     assert bad.exit_code == 2 and "never called" in bad.output
 
 
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--revoke-role", "refund_manager"),  # a role the user never held
+        ("--switch-tenant", "acme"),  # the tenant it already runs for
+        ("--drop-confirmation", "refund.confirmed"),  # a confirmation never given
+    ],
+)
+def test_retake_mutate_refuses_a_flag_that_changes_nothing(
+    tmp_path: Path, flag: str, value: str
+) -> None:
+    out = tmp_path / "s.yaml"
+    recorded = str(BUNDLED / "refund-within-limit.retake")
+    result = CliRunner().invoke(
+        app, ["mutate", recorded, "-o", str(out), "--timeout", "lookup_order", flag, value]
+    )
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, said
+    assert f"{flag} {value!r} changes nothing in {recorded!r}" in said
+    assert "roles=['support_agent'], tenant='acme', confirmations=[]" in said
+    assert "Nothing was written" in said and not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "why"),
+    [
+        ("--rate-limit", "issue_refund:0", "gives times=0: Input should be greater than or equal"),
+        ("--force-call", "issue_refund:[1]", "gives arguments=[1]: Input should be a valid dict"),
+    ],
+)
+def test_retake_mutate_names_the_flag_a_value_is_wrong_for(
+    tmp_path: Path, flag: str, value: str, why: str
+) -> None:
+    out = tmp_path / "s.yaml"
+    result = CliRunner().invoke(
+        app,
+        ["mutate", str(BUNDLED / "refund-within-limit.retake"), "-o", str(out), flag, value],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 2
+    said = " ".join(result.output.replace("│", " ").split())
+    assert f"Invalid value for {flag}: {value!r} {why}" in said
+    assert "validation error" not in said and not out.exists()
+
+
 def test_the_matrix_replays_without_errors(tmp_path: Path) -> None:
     folder = tmp_path / "matrix"
     result = CliRunner().invoke(

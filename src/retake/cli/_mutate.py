@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 
 from retake.errors import InputFileError
 
@@ -63,24 +64,49 @@ def mutate_command(
 ) -> None:
     """Author a scenario from a cassette and mutation flags."""
     specs: list[dict[str, Any]] = []
+    flags: list[tuple[str, str]] = []  # the flag and value each spec came from, for messages
+
+    def add(flag: str, value: str, spec: dict[str, Any]) -> None:
+        specs.append(spec)
+        flags.append((flag, value))
+
     for value in tool_error:
         tool, status = _split("--tool-error", value)
-        specs.append({"kind": "error", "tool": tool, "status": _number("--tool-error", status)})
-    specs += [{"kind": "timeout", "tool": tool} for tool in timeout]
+        add(
+            "--tool-error",
+            value,
+            {"kind": "error", "tool": tool, "status": _number("--tool-error", status)},
+        )
+    for tool in timeout:
+        add("--timeout", tool, {"kind": "timeout", "tool": tool})
     for value in rate_limit:
         tool, times = _split("--rate-limit", value)
-        specs.append({"kind": "rate_limit", "tool": tool, "times": _number("--rate-limit", times)})
+        add(
+            "--rate-limit",
+            value,
+            {"kind": "rate_limit", "tool": tool, "times": _number("--rate-limit", times)},
+        )
     for value in inject:
         tool, text = _split("--inject", value)
-        specs.append({"kind": "inject", "tool": tool, "text": text})
-    specs += [{"kind": "revoke_role", "role": role} for role in revoke_role]
+        add("--inject", value, {"kind": "inject", "tool": tool, "text": text})
+    for role in revoke_role:
+        add("--revoke-role", role, {"kind": "revoke_role", "role": role})
     if switch_tenant:
-        specs.append({"kind": "switch_tenant", "tenant": switch_tenant})
-    specs += [{"kind": "drop_confirmation", "confirmation": c} for c in drop_confirmation]
+        add("--switch-tenant", switch_tenant, {"kind": "switch_tenant", "tenant": switch_tenant})
+    for confirmation in drop_confirmation:
+        add(
+            "--drop-confirmation",
+            confirmation,
+            {"kind": "drop_confirmation", "confirmation": confirmation},
+        )
     for value in force_call:
         tool, arguments = _split("--force-call", value)
         try:
-            specs.append({"kind": "force_call", "tool": tool, "arguments": json.loads(arguments)})
+            add(
+                "--force-call",
+                value,
+                {"kind": "force_call", "tool": tool, "arguments": json.loads(arguments)},
+            )
         except ValueError:
             raise typer.BadParameter(
                 f"{arguments!r} is not JSON", param_hint="--force-call"
@@ -116,9 +142,10 @@ def mutate_command(
                     "trials": trials,
                 }
             )
-        except ValueError as exc:
-            raise InputFileError(f"the flags do not make a valid scenario: {exc}") from exc
+        except ValidationError as exc:
+            _refuse_flag(exc, flags)
         mutate.check_selectors(output, scenario, recorded, {})
+        _refuse_no_ops(cassette, recorded, scenario, flags)
         writable(output, inputs=[cassette], what="the scenario")
         if materialize is not None:  # checked in full before anything is written
             if materialize.resolve() == output.resolve():
@@ -138,6 +165,38 @@ def mutate_command(
         if materialize is not None:
             store.save(mutate.materialize(recorded, scenario), materialize, overwrite=overwrite)
             console.print(f"wrote {materialize} (retake show it)", highlight=False)
+
+
+def _refuse_flag(exc: ValidationError, flags: list[tuple[str, str]]) -> NoReturn:
+    """Name the flag whose value the scenario refused, in one sentence (not pydantic's text)."""
+    error = exc.errors()[0]
+    loc = error["loc"]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if len(loc) < 2 or loc[0] != "mutations" or not isinstance(loc[1], int):
+        field = ".".join(str(part) for part in loc) or "(top level)"
+        raise InputFileError(f"the flags do not make a valid scenario: {field}: {message}.")
+    flag, value = flags[loc[1]]
+    field = ".".join(str(part) for part in loc[3:])  # after mutations.N.KIND
+    gives = f" gives {field}={error['input']!r}" if field else ""
+    raise typer.BadParameter(f"{value!r}{gives}: {message}", param_hint=flag)
+
+
+def _refuse_no_ops(
+    path: Path, recorded: Cassette, scenario: mutate.Scenario, flags: list[tuple[str, str]]
+) -> None:
+    """Refuse a flag that, applied alone, leaves the recording as it was: a scenario of it
+    would test nothing (like a selector that matches no call)."""
+    context = recorded.header.permission_context
+    for spec, (flag, value) in zip(scenario.mutations, flags, strict=True):
+        alone = mutate.materialize(recorded, scenario.model_copy(update={"mutations": (spec,)}))
+        if alone.events == recorded.events and alone.header.permission_context == context:
+            raise InputFileError(
+                f"{flag} {value!r} changes nothing in {str(path)!r}: its session ran with "
+                f"roles={list(context.roles)!r}, tenant={context.tenant!r}, "
+                f"confirmations={list(context.confirmations)!r}, and its recorded calls and "
+                "answers stay the same. Give a value that differs from the recording. Nothing "
+                "was written."
+            )
 
 
 FAMILIES = ("faults", "permissions", "injection", "turns", "model")
