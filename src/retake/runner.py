@@ -12,6 +12,7 @@ timeout instead of hanging, and a dead worker recorded as a crash and replaced.
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import multiprocessing as mp
 import queue
@@ -526,16 +527,18 @@ Job = tuple[str, int, ReplayConfig]
 
 def _worker(inbox: Any, outbox: Any, current: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    while True:
-        item = inbox.get()
-        if item is None:
-            return
-        index, path, trial, config = item
-        # Shared memory, written before the session starts: if this process dies at any point
-        # from here on, the parent knows which session it was running.
-        current.value = index
-        result = replay_path(path, config, trial=trial)
-        outbox.put((index, result.model_dump(mode="json")))
+    with _collector_settled() as settle:
+        while True:
+            item = inbox.get()
+            if item is None:
+                return
+            index, path, trial, config = item
+            # Shared memory, written before the session starts: if this process dies at any
+            # point from here on, the parent knows which session it was running.
+            current.value = index
+            result = replay_path(path, config, trial=trial)
+            outbox.put((index, result.model_dump(mode="json")))
+            settle()
 
 
 @dataclass
@@ -660,12 +663,43 @@ def run_jobs(
     processes; results come back in the order given."""
     if workers <= 1:
         results: list[SessionReplay] = []
-        for path, trial, config in todo:
-            results.append(replay_path(path, config, trial=trial))
-            if on_result is not None:
-                on_result(results[-1])
+        with _collector_settled() as settle:
+            for path, trial, config in todo:
+                results.append(replay_path(path, config, trial=trial))
+                settle()
+                if on_result is not None:
+                    on_result(results[-1])
         return ReplayRun(results)
     return _Pool(workers, on_result).run(iter(todo))
+
+
+@contextmanager
+def _collector_settled() -> Iterator[Callable[[], None]]:
+    """Keep the cyclic collector off the process's long-lived objects while sessions run.
+
+    The modules an agent imports (an SDK's hundreds of model classes) make up most of a
+    process's objects, and every full collection walks them all again: in a replay run that
+    cost about a tenth of each session. ``gc.freeze`` sets aside what exists when the run
+    starts, and, through the callable this yields, once more after the first session, which
+    imported the agent; ``gc.unfreeze`` hands everything back when the run ends. Garbage
+    frozen with them waits for that (the young generations hold at most a few thousand
+    objects). Left alone when the collector is off or the program froze objects itself.
+    """
+    if not gc.isenabled() or gc.get_freeze_count():
+        yield lambda: None
+        return
+    pending = [True]
+
+    def settle() -> None:
+        if pending:
+            pending.clear()
+            gc.freeze()
+
+    gc.freeze()
+    try:
+        yield settle
+    finally:
+        gc.unfreeze()
 
 
 class _Pool:

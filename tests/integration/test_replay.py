@@ -3,10 +3,12 @@ explained misses, timeouts and crashes."""
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
 import subprocess
 import sys
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from retake.schema import (
     UserEvent,
 )
 from tests.integration.test_demo import BUNDLED, comparable
-from tests.support.agents import WRITES_RAN
+from tests.support.agents import LEFT_IN_CYCLES, WRITES_RAN, Cycle
 
 RELEASE_1 = "retake.demo:release_1"
 RELEASE_2 = "retake.demo:release_2"
@@ -283,6 +285,31 @@ def test_in_one_process_a_release_cannot_swallow_its_timeout_or_end_the_run(
         run = runner.run(paths, runner.ReplayConfig(agent=agent, timeout=0.5))
         assert [s.status for s in run.sessions] == [status] * 2, run.sessions
         assert all(s.error is not None and error in s.error for s in run.sessions)
+
+
+def test_a_run_frees_what_its_sessions_leave_in_cycles_and_leaves_the_collector_as_it_was(
+    tmp_path: Path,
+) -> None:
+    paths = [_tiny_cassette(tmp_path, f"s{i}") for i in range(4)]
+    config = runner.ReplayConfig(agent="tests.support.agents:leaves_cycles")
+    LEFT_IN_CYCLES.clear()
+    gc.collect()
+    run = runner.run(paths, config)
+    assert [s.status for s in run.sessions] == ["completed"] * 4
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert [ref() for ref in LEFT_IN_CYCLES] == [None] * 4
+    # A program that froze objects itself keeps them frozen: uncollected.
+    kept = weakref.ref(Cycle())
+    gc.freeze()
+    try:
+        runner.run(paths, config)
+        gc.collect()
+        assert kept() is not None
+    finally:
+        gc.unfreeze()
+    gc.collect()
+    assert kept() is None
 
 
 def test_workers_forked_from_a_single_threaded_parent_recover_the_same_way(

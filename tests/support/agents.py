@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import time
+import weakref
 from typing import Any
 
 import retake.capture as rc
@@ -75,7 +76,23 @@ def answers(task: Task) -> str:
     return f"answer to {task.prompt}"
 
 
-for entry in (refunds_twice, hangs, dies, phones_home, answers):
+class Cycle:
+    """An object in a reference cycle: only the cyclic collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+LEFT_IN_CYCLES: list[weakref.ref[Cycle]] = []
+
+
+def leaves_cycles(task: Task) -> str:
+    """Answers, leaving one unreachable cycle behind per session (as many libraries do)."""
+    LEFT_IN_CYCLES.append(weakref.ref(Cycle()))
+    return f"answer to {task.prompt}"
+
+
+for entry in (refunds_twice, hangs, dies, phones_home, answers, leaves_cycles):
     entry.tools = [lookup_order, issue_refund]  # type: ignore[attr-defined]
 
 
