@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
+import orjson
+
 from retake.errors import ProviderFormatError
 from retake.schema import ModelRequest, ModelResponse
 
@@ -94,6 +96,10 @@ def as_text(provider: str, body: Body, what: str) -> str:
 def load_json(provider: str, text: str, what: str) -> Any:
     """Parse JSON text, naming the body in the error."""
     try:
+        return orjson.loads(text)  # a request body resends the conversation: 4x faster
+    except orjson.JSONDecodeError:
+        pass  # stricter than json (NaN, integers past 64 bits): json decides, and explains
+    try:
         return json.loads(text)
     except ValueError as exc:
         excerpt = text[:80]
@@ -104,6 +110,10 @@ def load_json(provider: str, text: str, what: str) -> Any:
 
 def parse_arguments(raw: str) -> Any:
     """Tool-call arguments from their JSON text; the text itself when it is not valid JSON."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):  # nested too deeply to read: kept as text too
