@@ -63,6 +63,21 @@ def test_skipped_items_and_unreadable_files_are_reported(tmp_path: Path, key_fil
     assert "broken.json" in said and "not valid JSON" in said and "truncated" in said
 
 
+@pytest.mark.parametrize("text", ["null", "{}"])
+def test_a_file_that_is_no_transcript_writes_no_empty_cassette(
+    tmp_path: Path, key_file: Path, text: str
+) -> None:
+    source = tmp_path / "nothing.json"
+    source.write_text(text)
+    out = tmp_path / "o"
+    code, said = retake(
+        "import", source, "--format", "openai-chat", "--out", out, "--key-file", key_file
+    )
+    assert code == 1
+    assert f"not imported: {str(source)!r} holds no session to import as openai-chat" in said
+    assert "0 sessions written" in said and not list(out.glob("*.retake"))
+
+
 def test_no_sources_is_a_usage_error(tmp_path: Path) -> None:
     code, said = retake("import", tmp_path, "--out", tmp_path / "o")
     assert code == 2 and "no source files found" in said

@@ -91,6 +91,8 @@ def import_data(
         if not _vcr.is_vcr(data):
             raise InputFileError(f"{file!r} is not a vcrpy cassette (no 'interactions' list).")
         return _vcr.import_data(data, file, out, parse_exchange)
+    if format == "otel" and not _otel.is_otlp(data):
+        raise InputFileError(f"{file!r} is not an OTLP JSON trace (no 'resourceSpans').")
     readers = {
         "openai-chat": _openai_chat.import_data,
         "openai-responses": _openai_responses.import_data,
@@ -108,7 +110,9 @@ def import_data(
 def import_file(
     path: Path | str, *, format: str = "auto", parse_exchange: ParseExchange | None = None
 ) -> Imported:
-    """Read one source file into cassettes; ``InputFileError`` when it cannot be read at all."""
+    """Read one source file into cassettes; ``InputFileError`` when it cannot be read at all,
+    or gives nothing but sessions without events (``null``, ``{}``, ``[]``, a file of another
+    format). A session with no event is left out, as a ``Skipped`` line."""
     path = Path(path)
     data, skipped, size = read(path)
     chosen = detect(data, path) if format == "auto" else format
@@ -124,7 +128,24 @@ def import_file(
             "the file, or pass another --format.",
             path=path,
         ) from exc
-    return Imported(path, chosen, tuple(cassettes), tuple(skipped), size)
+    if not any(cassette.events for cassette in cassettes):
+        why = (
+            f" ({skipped[0].item}: {skipped[0].reason.removesuffix('; left out')})"
+            if skipped
+            else ""
+        )
+        raise InputFileError(
+            f"{str(path)!r} holds no session to import as {chosen}{why}: it is empty, or not "
+            f"in the {chosen} format. Check the file, or pass another --format.",
+            path=path,
+        )
+    for cassette in cassettes:
+        if not cassette.events:
+            skipped.append(
+                Skipped(str(path), f"session {cassette.header.session_id}", "no events; left out")
+            )
+    kept = tuple(cassette for cassette in cassettes if cassette.events)
+    return Imported(path, chosen, kept, tuple(skipped), size)
 
 
 def from_otel(document: Any, file: str = "<otel>") -> list[Cassette]:

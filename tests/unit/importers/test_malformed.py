@@ -12,6 +12,13 @@ from retake import importers
 from retake.errors import InputFileError
 from tests.unit.importers.helpers import OTEL, REALDATA, TAU, kinds, load
 
+FOREIGN_VCR = (
+    Path(__file__).resolve().parents[2]
+    / "fixtures"
+    / "foreign"
+    / "vcrpy-dd-trace-openai-tool-call.yaml"
+)
+
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
@@ -82,11 +89,26 @@ def test_a_vcr_interaction_that_is_no_model_call_is_skipped(tmp_path: Path) -> N
     }  # fmt: skip
     import yaml
 
+    model_call = yaml.safe_load(FOREIGN_VCR.read_text())["interactions"]
+    cassette["interactions"] += model_call
     imported = load(_write(tmp_path, "mixed.yaml", yaml.safe_dump(cassette)))
     items = [s.item for s in imported.skipped]
     assert items == ["interactions[0]", "interactions[1]"]
     assert "not a model call" in imported.skipped[0].reason
     assert "openai-chat" in imported.skipped[1].reason  # the adapter's own message
+    assert [len(c.events) for c in imported.cassettes] == [3]  # the model call is imported
+
+
+@pytest.mark.parametrize("text", ["null", "{}", "[]", '""', '{"foo": 1}'])
+@pytest.mark.parametrize(
+    "form", ["openai-chat", "openai-responses", "anthropic", "tau-bench", "otel"]
+)
+def test_a_file_with_no_session_in_the_format_named_is_an_error(
+    tmp_path: Path, text: str, form: str
+) -> None:
+    path = _write(tmp_path, "nothing.json", text)
+    with pytest.raises(InputFileError, match=r"holds no session|is not an OTLP JSON trace"):
+        load(path, form)
 
 
 def test_an_unrecognised_file_asks_for_format(tmp_path: Path) -> None:
