@@ -15,7 +15,9 @@ RELEASE = "tests.support.raising_agents"
 
 def record(tmp_path: Path, agent: str) -> tuple[int, str, Path]:
     tasks = tmp_path / "tasks.yaml"
-    tasks.write_text("tasks:\n  - id: a\n    user_turns: [hello]\n  - id: b\n    user_turns: [hi]\n")
+    tasks.write_text(
+        "tasks:\n  - id: a\n    user_turns: [hello]\n  - id: b\n    user_turns: [hi]\n"
+    )
     out = tmp_path / "out"
     done = CliRunner().invoke(
         app,
