@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 
+from retake._collector import paused
 from retake.errors import DiffError
 from retake.schema import (
     Cassette,
@@ -97,6 +98,7 @@ def _effects(recorded: Cassette, candidate: Cassette, config: DiffConfig) -> dic
     return effects
 
 
+@paused()  # a diff builds thousands of pairs and frees no cycles: no collection meanwhile
 def diff(
     recorded: Cassette,
     candidate: Cassette,
@@ -274,6 +276,7 @@ def _info(cassette: Cassette) -> TraceInfo:
     )
 
 
+@paused()
 def learn_noise(
     recorded: Cassette, trials: Sequence[Cassette], *, config: DiffConfig | None = None
 ) -> NoiseModel:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from retake._collector import paused
 from retake.errors import CassetteNotFound, CorruptCassette, TruncatedCassette
 from retake.schema import Cassette, CassetteHeader
 
@@ -246,19 +247,14 @@ def _gc_paused(large: bool) -> Iterator[None]:
     generations are collected first: they are small, the load's objects are not yet among
     them. Skipped when the program froze objects itself, since unfreezing would undo that.
     """
-    enabled = gc.isenabled()
-    promote = large and enabled and _CAN_PROMOTE and not gc.get_freeze_count()
+    promote = large and gc.isenabled() and _CAN_PROMOTE and not gc.get_freeze_count()
     if promote:
         gc.collect(1)
-    gc.disable()
-    try:
+    with paused():
         yield
         if promote:
             gc.freeze()
             gc.unfreeze()
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _where(path: Path | None) -> str:
