@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from pydantic import ValidationError
 
 from retake.errors import InputFileError
 
@@ -142,7 +141,7 @@ def mutate_command(
                     "trials": trials,
                 }
             )
-        except ValidationError as exc:
+        except ValueError as exc:  # a pydantic ValidationError
             _refuse_flag(exc, flags)
         mutate.check_selectors(output, scenario, recorded, {})
         _refuse_no_ops(cassette, recorded, scenario, flags)
@@ -167,8 +166,12 @@ def mutate_command(
             console.print(f"wrote {materialize} (retake show it)", highlight=False)
 
 
-def _refuse_flag(exc: ValidationError, flags: list[tuple[str, str]]) -> NoReturn:
+def _refuse_flag(exc: ValueError, flags: list[tuple[str, str]]) -> NoReturn:
     """Name the flag whose value the scenario refused, in one sentence (not pydantic's text)."""
+    from pydantic import ValidationError  # here: importing the CLI loads no pydantic
+
+    if not isinstance(exc, ValidationError):
+        raise InputFileError(f"the flags do not make a valid scenario: {exc}") from exc
     error = exc.errors()[0]
     loc = error["loc"]
     message = str(error["msg"]).removeprefix("Value error, ")
