@@ -126,6 +126,10 @@ def _d(
 
 
 S, P = Category.SECRET, Category.PII
+_LOCAL = r"A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0370-\u03ff\u0400-\u04ff"
+"""What an email's local part is spelled with besides punctuation: ASCII letters and digits,
+and the letters of accented Latin, Greek and Cyrillic (not of scripts written without
+spaces, where the words before an address would be read as part of it)."""
 _keyish = v.bounded(_NOT_KEYCHAR, _NOT_KEYCHAR)
 
 BUILTIN_DETECTORS: tuple[Detector, ...] = (
@@ -182,8 +186,10 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     _d(
         "slack_token",
         S,
-        r"(?:xox[abposre]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,})",
-        ["xox", "hooks.slack.com"],
+        # Bot, user and app-level tokens, and incoming-webhook URLs.
+        r"(?:xox[abposre]-[A-Za-z0-9-]{10,}|xapp-[0-9]+-[A-Za-z0-9-]{10,}"
+        r"|hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,})",
+        ["xox", "xapp-", "hooks.slack.com"],
         anchored=True,
     ),
     _d("google_api_key", S, r"AIza[0-9A-Za-z_-]{35}", ["AIza"], anchored=True),
@@ -195,9 +201,21 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         anchored=True,
     ),
     _d(
+        "webhook_secret",
+        S,
+        # Stripe's and Svix's webhook signing secrets (Svix's are base64).
+        r"whsec_[A-Za-z0-9+/]{24,}={0,2}",
+        ["whsec_"],
+        validate=v.bounded(_NOT_KEYCHAR, _B64ISH),
+        anchored=True,
+    ),
+    _d(
         "jwt",
         S,
-        r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*",
+        # A signed token (header.payload.signature), or an encrypted one in five parts
+        # (header.key.iv.ciphertext.tag; the key is empty under direct encryption).
+        r"eyJ[A-Za-z0-9_-]{5,}\.(?:eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"
+        r"|[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})",
         ["eyJ"],
         anchored=True,
     ),
@@ -222,6 +240,19 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         fold_case=True,
         group=1,
         validate=v.has_digit_or_long(10_000),
+        anchored=True,
+    ),
+    _d(
+        "aws_signature",
+        S,
+        # An AWS Signature Version 4 (64 hex digits) after its name, in an Authorization
+        # header's "Signature=" or a presigned URL's "X-Amz-Signature=".
+        r"signature=([0-9a-f]{64})",
+        ["signature="],
+        flags=re.IGNORECASE,
+        fold_case=True,
+        group=1,
+        validate=v.bounded(_ALNUM, _ALNUM),
         anchored=True,
     ),
     _d(
@@ -281,6 +312,62 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         anchored=True,
     ),
     _d(
+        "secret_assignment",
+        S,
+        # The same names as an XML element holding the value alone: <Password>...</Password>,
+        # <ns:client_secret>...</ns:client_secret>, <ApiKey>...</ApiKey>. (Attributes are
+        # bounded, so that a name in prose does not scan on to the next ">" each time.)
+        r"(?:pass(?:word|wd|phrase|code)|pwd|secret|api[_-]?key)(?:[_-](?:key|v?[0-9]+))*"
+        r"(?:\s[^<>\n]{0,200})?>([^<>\s]{6,})</",
+        ["pass", "pwd", "secret", "api"],
+        flags=re.IGNORECASE,
+        fold_case=True,
+        group=1,
+        anchored=True,
+    ),
+    _d(
+        "secret_assignment",
+        S,
+        # A token's element, when its value looks random (<AccessToken>, <SessionToken>).
+        r"token(?:[_-](?:key|v?[0-9]+))*(?:\s[^<>\n]{0,200})?>([^<>\s]{16,})</",
+        ["token"],
+        flags=re.IGNORECASE,
+        fold_case=True,
+        group=1,
+        validate=v.looks_random,
+        anchored=True,
+    ),
+    _d(
+        "secret_assignment",
+        S,
+        # A password told in prose, right after its name: "my password is Xyz123!",
+        # "password: Tr0ub4dor&3". Only a value that reads like one (a letter and a digit, or
+        # both cases and a symbol), not "the password is incorrect."; a closing full stop or
+        # comma is the sentence's.
+        r"pass(?:word|wd|phrase|code)(?:\s+(?:is|was)(?:\s*:)?|\s*:)\s+[\"'`]?"
+        r"([^\s\"'`<>]{5,}[^\s\"'`<>.,;:])",
+        ["pass"],
+        flags=re.IGNORECASE,
+        fold_case=True,
+        group=1,
+        validate=v.password_like,
+        anchored=True,
+    ),
+    _d(
+        "secret_assignment",
+        S,
+        # A multipart/form-data field named as a password or a token: its value is the line
+        # after the part's headers.
+        r"form-data;(?:[^\r\n]*?[ ;])?name=\"(?:[^\"\r\n]*?[_-])?"
+        r"(?:pass(?:word|wd|phrase|code)|pwd|secret|token|api[_-]?key)\"[^\r\n]*\r?\n"
+        r"(?:[^\r\n]+\r?\n)*?\r?\n([^\r\n]+)",
+        ["form-data;"],
+        flags=re.IGNORECASE,
+        fold_case=True,
+        group=1,
+        anchored=True,
+    ),
+    _d(
         "cookie",
         S,
         # A Cookie header line, or a cookie set in code (document.cookie = "sid=...").
@@ -294,7 +381,9 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     _d(
         "url_password",
         S,
-        r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@?#]*:([^\s/@?#]+)@",  # redis://:pw@ has no user
+        # redis://:pw@ has no user; a password may hold an "@" of its own (my@pw1@host: the
+        # host is after the last one).
+        r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@?#]*:([^\s/@?#]+(?:@[^\s/@?#\"'<>,]+)*)@",
         (),
         group=1,
         hint="://",
@@ -304,8 +393,9 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     _d(
         "email",
         P,
-        r"[A-Za-z0-9][A-Za-z0-9._%+'-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
-        r"[A-Za-z]{2,24}",
+        # The local part may hold accented Latin, Greek and Cyrillic letters (josé.garcía@).
+        f"[{_LOCAL}][{_LOCAL}._%+'-]{{0,63}}@"
+        r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}",
         (),
         validate=v.all_of(v.bounded(frozenset("._%+-"), _NOT_KEYCHAR), v.email),
         token="email",
@@ -318,7 +408,9 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     _d(
         "card",
         P,
-        r"[0-9](?:[ -]?[0-9]){12,18}",
+        # Digits alone or grouped with spaces or dashes; with dots only in groups of four
+        # (4.4.4.4, Amex's 4.6.5, 4.4.4.4.3), which numbers with decimals or thousands are not.
+        r"[0-9](?:[ -]?[0-9]){12,18}|[0-9]{4}\.[0-9]{4,6}\.[0-9]{4,5}(?:\.[0-9]{1,4}){0,2}",
         (),
         validate=v.all_of(v.bounded(_NUMERIC_EDGE, _NUMERIC_EDGE), v.card),
         token="card",
@@ -330,6 +422,18 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?",
         (),
         validate=v.all_of(v.bounded(_ALNUM, _ALNUM), v.iban),
+        token="iban",
+        numeric=2,
+    ),
+    _d(
+        "iban",
+        P,
+        # Written in lower case in groups, or grouped with dashes: only at its country's
+        # length. (Not in lower case without spaces: hex digests have that shape.)
+        r"[a-z]{2}[0-9]{2}(?:[ -][a-z0-9]{4}){2,7}(?:[ -][a-z0-9]{1,3})?"
+        r"|[A-Z]{2}[0-9]{2}(?:-[A-Z0-9]{4}){2,7}(?:-[A-Z0-9]{1,3})?",
+        (),
+        validate=v.all_of(v.bounded(_ALNUM, _ALNUM), v.iban_national),
         token="iban",
         numeric=2,
     ),
@@ -354,6 +458,17 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     _d(
         "phone",
         P,
+        # The international prefix 00 instead of "+", then an assigned country code and a
+        # separator: 0049 30 1234567, 0033 1 23 45 67 89.
+        r"00[1-9][0-9]{0,2}[ .-](?:[ .-]?\(?[0-9]{1,4}\)?){2,6}",
+        (),
+        validate=v.all_of(v.bounded(_PHONE_EDGE, _PHONE_EDGE), v.intl_phone_00),
+        token="phone",
+        numeric=1,
+    ),
+    _d(
+        "phone",
+        P,
         # North American: (415) 555-2671, 415-555-2671, 415.555.2671, and with the trunk
         # prefix, 1-800-555-0199 or 1 (415) 555-2671.
         r"(?:1[-. ])?(?:\([2-9][0-9]{2}\)[ ]?|[2-9][0-9]{2}[-. ])[2-9][0-9]{2}[-. ][0-9]{4}",
@@ -369,10 +484,20 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         # (020)7946 0958, 030/1234567, 06 12 34 56 78.
         r"(?:0[1-9][0-9]{0,3}[ /-]|\(0[1-9][0-9]{0,3}\)[ ]?)[0-9]{2,8}(?:[ -][0-9]{2,8}){0,3}",
         (),
-        validate=v.all_of(v.bounded(_PHONE_EDGE, _PHONE_EDGE), v.national_phone),
+        validate=v.all_of(v.bounded(_PHONE_EDGE, _PHONE_EDGE), v.trunk_phone),
         token="phone",
         numeric=1,
         shrink=" ",
+    ),
+    _d(
+        "phone",
+        P,
+        # French, in pairs with dots: 01.23.45.67.89.
+        r"0[1-9](?:\.[0-9]{2}){4}",
+        (),
+        validate=v.all_of(v.bounded(_PHONE_EDGE, _PHONE_EDGE), v.trunk_phone),
+        token="phone",
+        numeric=1,
     ),
     _d(
         "ipv4",

@@ -8,8 +8,9 @@ and lets ``retake scan`` pass a redacted cassette without knowing the key:
 - card numbers: same length and separators, passes Luhn, starts with ``0`` (no issued card
   does);
 - phone numbers: same length and separators; international ones use the unassigned country
-  code ``+999``, national ones start with ``00`` (an international prefix, never a number),
-  or ``000`` after a North American trunk ``1``;
+  code ``+999``, national ones start with ``00`` (an international prefix, and too short for
+  a number dialled with it), or ``000`` after a North American trunk ``1``, and ``00999``
+  when dialled with ``00`` (``0049 30 ...``: the country codes 9, 99 and 999 are unassigned);
 - US SSNs: area ``666``, which is never issued;
 - IPv4 in the documentation ranges (RFC 5737), IPv6 in ``2001:db8::/32`` (RFC 3849);
 - UUIDs: version 8 (RFC 9562, vendor-specific) with the node field starting ``0000``.
@@ -94,6 +95,15 @@ def luhn_digit(payload: str) -> str:
     return str((10 - total % 10) % 10)
 
 
+_DIALLED_00 = re.compile(r"\s*00[1-9][0-9]{0,2}[ .-]")
+
+
+def _dialled_00(value: str) -> bool:
+    """Whether ``value`` is an international number dialled with ``00`` (``0049 30 ...``, ten
+    digits or more after the 00), not a national one (at most eleven digits in all)."""
+    return _DIALLED_00.match(value) is not None and sum(c in _DIGITS for c in value) >= 12
+
+
 def _fill_digits(template: str, digits: str) -> str:
     """``template`` with its digits replaced, in order, by ``digits``; the rest kept."""
     it = iter(digits)
@@ -115,6 +125,8 @@ def format_token(fmt: str, value: str, digest: bytes, kind: str) -> str:
         # area code is not taken for a national one: 1 (415) ... becomes 0 (00.) ...
         if value.lstrip().startswith("+"):
             marker = "999"
+        elif _dialled_00(value):
+            marker = "00999"  # 0099 9..., 009 99...: the country code 9, 99 or 999 is unassigned
         elif value[:1] == "1":
             marker = "000"
         else:
@@ -147,6 +159,8 @@ def is_shaped_token(fmt: str, value: str) -> bool:
         return value[:1] == "0"
     if fmt == "phone":
         digits = "".join(c for c in value if c in _DIGITS)
+        if _dialled_00(value):
+            return digits.startswith("00999")
         return digits.startswith("999" if value.lstrip().startswith("+") else "00")
     if fmt == "ipv4":
         return value.startswith(("192.0.2.", "198.51.100.", "203.0.113."))

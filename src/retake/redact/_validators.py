@@ -32,15 +32,19 @@ __all__ = [
     "email_resume",
     "has_digit_or_long",
     "iban",
+    "iban_national",
     "iban_ok",
     "intl_phone",
+    "intl_phone_00",
     "ipv4",
     "ipv6",
     "is_high_entropy",
     "left_bound",
     "luhn_ok",
     "national_phone",
+    "password_like",
     "ssn",
+    "trunk_phone",
 ]
 
 Validator = Callable[[str, str, int, int], bool]
@@ -159,6 +163,20 @@ def looks_random(m: str, _t: str, _s: int, _e: int) -> bool:
     return is_high_entropy(m)
 
 
+def password_like(m: str, _t: str, _s: int, _e: int) -> bool:
+    """A password rather than a word: a letter and a digit, or both cases and a symbol."""
+    letters = [c for c in m if c.isalpha()]
+    if not letters:
+        return False
+    if any(c in _DIGITS for c in m):
+        return True
+    return (
+        any(c.isupper() for c in letters)
+        and any(c.islower() for c in letters)
+        and any(not c.isalnum() for c in m)
+    )
+
+
 def has_digit_or_long(length: int) -> Validator:
     def check(m: str, _t: str, _s: int, _e: int) -> bool:
         return len(m) >= length or any(c in _DIGITS for c in m)
@@ -221,8 +239,60 @@ def _after_plus(text: str, start: int) -> bool:
     return i > stop and text[i] == "+"
 
 
+_CALLING_CODES = (
+    "1 7 20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 60 61 "
+    "62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98 211 212 213 216 218 220 221 222 223 224 "
+    "225 226 227 228 229 230 231 232 233 234 235 236 237 238 239 240 241 242 243 244 245 246 "
+    "248 249 250 251 252 253 254 255 256 257 258 260 261 262 263 264 265 266 267 268 269 290 "
+    "291 297 298 299 350 351 352 353 354 355 356 357 358 359 370 371 372 373 374 375 376 377 "
+    "378 380 381 382 383 385 386 387 389 420 421 423 500 501 502 503 504 505 506 507 508 509 "
+    "590 591 592 593 594 595 596 597 598 599 670 672 673 674 675 676 677 678 679 680 681 682 "
+    "683 685 686 687 688 689 690 691 692 850 852 853 855 856 880 886 960 961 962 963 964 965 "
+    "966 967 968 970 971 972 973 974 975 976 977 992 993 994 995 996 998"
+)
+_COUNTRY_CODES = frozenset(_CALLING_CODES.split())
+"""The country calling codes in use (ITU-T E.164)."""
+
+
+def intl_phone_00(m: str, text: str, start: int, _e: int) -> bool:
+    """An international number dialled with ``00``: an assigned country code written apart
+    (``0049 30 ...``), then as many digits as with a ``+``."""
+    code = m[2 : next(i for i, c in enumerate(m) if c in " .-")]
+    # Ten digits or more after the 00: a national number has at most eleven in all, so
+    # retake's national tokens (which start 00) are never read as one of these.
+    return (
+        code in _COUNTRY_CODES
+        and 10 <= len(_phone_digits(m)) - 2 <= 15
+        and not _after_id_label(text, start)
+    )
+
+
+_ID_LABELS = frozenset(
+    {"sku", "part", "item", "article", "art", "invoice", "ref", "reference", "model", "serial"}
+    | {"lot", "batch", "case", "ticket", "id"}
+)
+"""Words after which digits grouped like a phone number are an identifier (SKU 0401-234567)."""
+
+
+def _after_id_label(text: str, start: int) -> bool:
+    """Whether the word just before ``start`` (over spaces and ``:#.``) labels an identifier."""
+    i = start
+    while i > 0 and start - i < 4 and text[i - 1] in " :#.\t":
+        i -= 1
+    j = i
+    while j > 0 and i - j < 12 and text[j - 1].isalpha():
+        j -= 1
+    return i > j and text[j:i].lower() in _ID_LABELS
+
+
 def national_phone(m: str, text: str, start: int, _e: int) -> bool:
     return 9 <= len(_phone_digits(m)) <= 11 and not _after_plus(text, start)
+
+
+def trunk_phone(m: str, text: str, start: int, end: int) -> bool:
+    """A national number after its trunk prefix (020 7946 0958), unless a word before it
+    labels an identifier: ``SKU 0401-234567`` is grouped the same way."""
+    return national_phone(m, text, start, end) and not _after_id_label(text, start)
 
 
 def ssn(m: str, text: str, start: int, _e: int) -> bool:
@@ -248,9 +318,29 @@ def _after_product(text: str, start: int) -> bool:
     return bool(token) and token[0].isalpha() and (i < 0 or text[i] not in "/:")
 
 
+_VERSION_WORDS = frozenset(
+    {"v", "version", "ver", "release", "build", "firmware", "fw", "rev", "revision"}
+)
+
+
+def _after_version_word(text: str, start: int) -> bool:
+    """Whether ``start`` follows ``v`` or a word such as ``version`` (over ``: ``)."""
+    i = start
+    while i > 0 and start - i < 3 and text[i - 1] in " :":
+        i -= 1
+    j = i
+    while j > 0 and i - j < 9 and text[j - 1].isalpha():
+        j -= 1
+    if i == j or (j > 0 and text[j - 1].isalnum()):
+        return False
+    return text[j:i].lower() in _VERSION_WORDS
+
+
 def ipv4(m: str, text: str, start: int, end: int) -> bool:
     if end + 1 < len(text) and text[end] == "." and text[end + 1] in _DIGITS:
         return False  # a version string such as 1.2.3.4.5
+    if start and _after_version_word(text, start):
+        return False  # version 1.2.3.4, v2.4.10.3
     parts = m.split(".")
     if any(len(p) > 1 and p[0] == "0" for p in parts):
         return False
@@ -298,6 +388,36 @@ def aws_secret(m: str, _t: str, _s: int, _e: int) -> bool:
 
 def iban(m: str, _t: str, _s: int, _e: int) -> bool:
     return iban_ok(m)
+
+
+_IBAN_LENGTHS = {
+    **dict.fromkeys(["NO"], 15),
+    **dict.fromkeys(["BE"], 16),
+    **dict.fromkeys(["DK", "FI", "FO", "GL", "NL"], 18),
+    **dict.fromkeys(["MK", "SI"], 19),
+    **dict.fromkeys(["AT", "BA", "EE", "KZ", "LT", "LU", "XK"], 20),
+    **dict.fromkeys(["CH", "CR", "HR", "LI", "LV"], 21),
+    **dict.fromkeys(["BG", "BH", "DE", "GB", "GE", "IE", "ME", "RS"], 22),
+    **dict.fromkeys(["AE", "GI", "IL", "TL"], 23),
+    **dict.fromkeys(["AD", "CZ", "ES", "MD", "PK", "RO", "SA", "SE", "SK", "TN", "VG"], 24),
+    **dict.fromkeys(["PT", "ST"], 25),
+    **dict.fromkeys(["IS", "TR"], 26),
+    **dict.fromkeys(["FR", "GR", "IT", "MC", "MR", "SM"], 27),
+    **dict.fromkeys(["AL", "AZ", "BY", "CY", "DO", "GT", "HU", "LB", "PL", "SV"], 28),
+    **dict.fromkeys(["BR", "EG", "PS", "QA", "UA"], 29),
+    **dict.fromkeys(["JO", "KW", "MU"], 30),
+    **dict.fromkeys(["MT"], 31),
+}
+"""IBAN lengths by country (ISO 13616 registry)."""
+
+
+def iban_national(m: str, _t: str, _s: int, _e: int) -> bool:
+    """An IBAN in lower case or grouped with dashes: one separator, and its country's length
+    besides the checksum (such a shape is commoner by chance than an upper-case one)."""
+    if " " in m and "-" in m:
+        return False
+    compact = m.replace(" ", "").replace("-", "").upper()
+    return _IBAN_LENGTHS.get(compact[:2]) == len(compact) and iban_ok(compact)
 
 
 def email(m: str, _t: str, _s: int, _e: int) -> bool:

@@ -217,6 +217,18 @@ GENERATORS: dict[str, Gen] = {
     "ssn": lambda g: (lambda s: Plant("ssn", "pii", s, f"SSN {s}"))(_ssn(g)),
     "ipv4": lambda g: (lambda s: Plant("ipv4", "pii", s, f"client ip {s} seen"))(_public_ipv4(g)),
     "ipv6": lambda g: (lambda s: Plant("ipv6", "pii", s, f"from {s} via proxy"))(_ipv6(g)),
+    "webhook_secret": lambda g: (
+        lambda s: Plant("webhook_secret", "secret", s, f"signing secret {s} (keep it safe)")
+    )("whsec_" + _r(g, ALNUM, 32) if g.random() < 0.5 else "whsec_" + _r(g, ALNUM + "+/", 32)),
+    "aws_signature": lambda g: (
+        lambda s: Plant(
+            "aws_signature",
+            "secret",
+            s,
+            "Authorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20240315/us-east-1"
+            f"/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature={s}",
+        )
+    )(_r(g, "0123456789abcdef", 64)),
 }
 
 

@@ -219,3 +219,228 @@ def test_no_subscriber_digits_survive_a_group_before_the_number(text: str) -> No
 def test_a_number_whose_longest_cut_is_refused_is_still_found_shorter() -> None:
     phones = [m for d, m in fired("030 123456 01 23456789") if d == "phone"]
     assert phones == ["030 123456", "01 23456789"]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("<Password>hunter2-xyz</Password>", "hunter2-xyz"),
+        ('<ns:Password type="plain">s3cr3t!pw</ns:Password>', "s3cr3t!pw"),
+        ("<client_secret>s3cr3tValue!</client_secret>", "s3cr3tValue!"),
+        ("<ApiKey>abcDEF123456</ApiKey>", "abcDEF123456"),
+        ("<AccessToken>XLtlkst2nHG6XXpNvghKq</AccessToken>", "XLtlkst2nHG6XXpNvghKq"),
+    ],
+)
+def test_a_secret_in_an_xml_element_is_found(text: str, secret: str) -> None:
+    assert ("secret_assignment", secret) in fired(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<Password></Password> <Token>abc</Token>",
+        "<PasswordPolicy>strong12</PasswordPolicy>",
+        "<secret>the thing</secret> <TokenType>Bearer</TokenType>",
+        "<NextToken>page-two</NextToken>",
+    ],
+)
+def test_xml_elements_that_hold_no_secret_are_left(text: str) -> None:
+    assert fired(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("my password is Xyz123! for the admin", "Xyz123!"),
+        ("The password was hunter2xyz.", "hunter2xyz"),
+        ("password: Tr0ub4dor&3", "Tr0ub4dor&3"),
+        ("the passphrase is `Blue-Horse-Battery`", "Blue-Horse-Battery"),
+    ],
+)
+def test_a_password_told_in_prose_is_found(text: str, secret: str) -> None:
+    assert ("secret_assignment", secret) in fired(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my password is incorrect.",
+        "the password is required, and the password was changed",
+        "Your password is too short",
+        "password is case-sensitive",
+    ],
+)
+def test_words_about_a_password_are_not_one(text: str) -> None:
+    assert fired(text) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("password", "hunter2xyz"), ("csrf_token", "Zm9vYmFyYmF6"), ("api_key", "k-123 456")],
+)
+def test_a_multipart_form_field_named_as_a_credential_is_found(name: str, value: str) -> None:
+    body = (
+        '--b0undary\r\nContent-Disposition: form-data; name="user"\r\n\r\nbob\r\n'
+        f'--b0undary\r\nContent-Disposition: form-data; name="{name}"\r\n'
+        f"Content-Type: text/plain\r\n\r\n{value}\r\n--b0undary--\r\n"
+    )
+    assert fired(body) == [("secret_assignment", value)]
+
+
+def test_multipart_fields_of_other_names_are_left() -> None:
+    body = '--b\r\nContent-Disposition: form-data; name="max_tokens"\r\n\r\n1024\r\n--b--'
+    assert fired(body) == []
+
+
+JWE = (
+    "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ."
+    "OKOawDo13gRp2ojaHV7LFpZcgV7T6DVZKTyKOMTYUmKoTCVJRgckCL9kiMT03JGe."
+    "48V1_ALb6US04U3b.5eym8TW_c8SuK0ltJ3rpYIzOeDQz7TALvtu6UG9oMo4vpzs9tX_EFShS8iB7j6ji."
+    "XFBoMYUZodetZdvTiFvSkQ"
+)
+
+
+@pytest.mark.parametrize("token", [JWE, JWE.replace(JWE.split(".")[1], "")])
+def test_an_encrypted_jwt_in_five_parts_is_found(token: str) -> None:
+    assert fired(f'{{"value": "{token}"}}') == [("jwt", token)]
+
+
+@pytest.mark.parametrize(
+    ("detector", "text", "secret"),
+    [
+        (
+            "slack_token",
+            "use xapp-1-A02FS7128PH-8367944146514-eb93e39bf561cba1b8e7e01f3a368bd6 here",
+            "xapp-1-A02FS7128PH-8367944146514-eb93e39bf561cba1b8e7e01f3a368bd6",
+        ),
+        (
+            "webhook_secret",
+            "STRIPE_WEBHOOK_SECRET_VALUE whsec_p0kqBAeHjwRGvqXIjxBdRZs2GI7fHbQJ",
+            "whsec_p0kqBAeHjwRGvqXIjxBdRZs2GI7fHbQJ",
+        ),
+        (
+            "webhook_secret",
+            "svix: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw+a/b=",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw+a/b=",
+        ),
+        (
+            "aws_signature",
+            (
+                "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20130524/us-east-1/s3/"
+                "aws4_request, SignedHeaders=host;x-amz-date, Signature="
+                "fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024"
+            ),
+            "fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024",
+        ),
+        (
+            "aws_signature",
+            (
+                "see https://b.s3.amazonaws.com/o?X-Amz-Date=20240315T000000Z&X-Amz-Signature="
+                "fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024 there"
+            ),
+            "fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024",
+        ),
+    ],
+)
+def test_prefixed_secrets(detector: str, text: str, secret: str) -> None:
+    assert (detector, secret) in fired(text)
+
+
+def test_signature_needs_the_length_of_a_sigv4_one() -> None:
+    assert fired("Signature=abc123 and Signature=" + "ab" * 33) == []
+
+
+def test_a_url_password_may_hold_an_at_sign() -> None:
+    assert fired("mysql://root:my@pass1@localhost/db") == [("url_password", "my@pass1")]
+    # but not run on past the end of a JSON string into the next one
+    assert ("url_password", "pw12") in fired('{"url":"http://u:pw12@h","email":"a@b.co"}')
+
+
+@pytest.mark.parametrize(
+    ("text", "iban"),
+    [
+        ("iban: gb82 west 1234 5698 7654 32", "gb82 west 1234 5698 7654 32"),
+        ("pay to de89 3704 0044 0532 0130 00 today", "de89 3704 0044 0532 0130 00"),
+        ("DE89-3704-0044-0532-0130-00", "DE89-3704-0044-0532-0130-00"),
+        ("gb82-west-1234-5698-7654-32.", "gb82-west-1234-5698-7654-32"),
+    ],
+)
+def test_an_iban_in_lower_case_or_with_dashes_is_found(text: str, iban: str) -> None:
+    assert fired(text) == [("iban", iban)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "gb83 west 1234 5698 7654 32",  # the checksum fails
+        "de89-3704-0044 0532 0130 00",  # two separators
+        "ab12cdef0123456789012345",  # no such country
+        "de89 3704 0044 0532 0130 0",  # one short for Germany (and the checksum fails too)
+        "de89370400440532013000",  # in lower case without spaces: a hex digest's shape
+    ],
+)
+def test_lower_case_and_dashed_ibans_need_checksum_and_length(text: str) -> None:
+    assert "iban" not in {d for d, _ in fired(text)}
+
+
+def test_a_card_number_with_dots_is_found_but_not_a_number_in_thousands() -> None:
+    assert fired("card 4111.1111.1111.1111 exp 12/26") == [("card", "4111.1111.1111.1111")]
+    assert fired("amex 3782.822463.10005.") == [("card", "3782.822463.10005")]
+    assert fired("total 4.111.111.111.111.111 units, ratio 0.4111111111111111") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("Call me on 0049 30 123456 tomorrow", "0049 30 123456"),
+        ("tel 0033 1 23 45 67 89.", "0033 1 23 45 67 89"),
+        ("dial 001 415-555-2671", "001 415-555-2671"),
+        ("Call me on 01.23.45.67.89 tomorrow.", "01.23.45.67.89"),
+        ("Tél : 06.12.34.56.78", "06.12.34.56.78"),
+    ],
+)
+def test_phones_dialled_with_00_and_french_dotted_ones(text: str, phone: str) -> None:
+    assert fired(text) == [("phone", phone)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0012 3456 7890 is an account",  # 12 is no country code
+        "0049 123 is short",
+        "code 0099 12 345678",  # 99: none either (retake's own tokens use it)
+        "SKU 0401-234567",
+        "part 0049 30 123456",
+        "Ref: 030 1234567",
+        "v01.23.45.67.89",
+    ],
+)
+def test_numbers_that_only_look_like_those_phones(text: str) -> None:
+    assert fired(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "email"),
+    [
+        ("Mail josé.garcía@correo.es", "josé.garcía@correo.es"),
+        ("écrire à zoë@exemple.fr.", "zoë@exemple.fr"),
+        ("пишите иван@example.ru", "иван@example.ru"),
+    ],
+)
+def test_an_email_with_accented_letters_is_found_whole(text: str, email: str) -> None:
+    assert fired(text) == [("email", email)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["version 1.2.3.4", "Version: 10.0.0.1", "firmware v2.4.10.3", "build 81.2.69.160"],
+)
+def test_a_version_is_not_an_ipv4_address(text: str) -> None:
+    assert fired(text) == []
+
+
+def test_an_address_after_other_words_is_still_one() -> None:
+    assert fired("server 81.2.69.160 (inv 81.2.69.161)") == [
+        ("ipv4", "81.2.69.160"),
+        ("ipv4", "81.2.69.161"),
+    ]
