@@ -10,7 +10,11 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Literal
+
+# The regex parser of Python 3.11+ (private, as in _loosen).
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -26,7 +30,7 @@ __all__ = [
     "UserPattern",
 ]
 
-RULE_SET_VERSION = "5"
+RULE_SET_VERSION = "6"
 """Bumped whenever a built-in detector, token format or default list changes."""
 
 DEFAULT_HEADER_DENYLIST: frozenset[str] = frozenset(
@@ -185,7 +189,49 @@ class UserPattern(_Frozen):
             raise ValueError(
                 f"pattern={value!r} matches the empty string; it would match everywhere"
             )
+        if _nested_repeat(sre_parse.parse(value).data):
+            raise ValueError(
+                f"pattern={value!r} repeats a group that holds a repeat, which can take time "
+                "exponential in the length of the text (Python's re has no time limit, so "
+                "recording would hang); write the inner one possessive (a++, \\w*+) or "
+                "its group atomic ((?>...)), or repeat something of fixed length"
+            )
         return value
+
+
+_BACKTRACKING = (sre.MAX_REPEAT, sre.MIN_REPEAT)
+
+
+def _nested_repeat(items: Any, outer: bool = False) -> bool:
+    """Whether a repeat that can backtrack (``+``, ``*``, ``{m,n}``; not a possessive one)
+    holds another that varies in length, outside an atomic group: ``(a+)+``, ``(\\w+\\s?)*``,
+    the nesting that makes Python's backtracking take time exponential in the text. (Only
+    the obvious cases: ``(a|a)*`` backtracks as badly and passes.)"""
+    for op, av in items:
+        if op in _BACKTRACKING:
+            lo, hi, sub = av
+            if outer and hi != lo and hi > 1:
+                return True
+            found = _nested_repeat(sub, outer or hi > 1)
+        elif op is sre.POSSESSIVE_REPEAT:
+            found = _nested_repeat(av[2], outer)
+        elif op is sre.SUBPATTERN:
+            found = _nested_repeat(av[3], outer)
+        elif op is sre.BRANCH:
+            found = any(_nested_repeat(b, outer) for b in av[1])
+        elif op is sre.ATOMIC_GROUP:
+            found = _nested_repeat(av)  # what it matched is never tried again another way
+        elif op in (sre.ASSERT, sre.ASSERT_NOT):
+            found = _nested_repeat(av[1], outer)
+        elif op is sre.GROUPREF_EXISTS:
+            found = _nested_repeat(av[1], outer) or (
+                av[2] is not None and _nested_repeat(av[2], outer)
+            )
+        else:
+            found = False
+        if found:
+            return True
+    return False
 
 
 class RedactionPolicy(_Frozen):

@@ -102,7 +102,8 @@ class Engine:
             secret_fields=policy.fields,
             always_secret=policy.always_secret_fields,
             has_user_patterns=bool(policy.user_patterns),
-            json_hints=json_hints(policy.fields + _PII_NAMES, HEADER_KEYS),
+            # "domain": JSON text that may list browser cookies (see Walker._cookie).
+            json_hints=json_hints(policy.fields + _PII_NAMES + ("domain",), HEADER_KEYS),
         )
 
 
@@ -269,6 +270,23 @@ class Walker:
     # and calls for the common cases (plain numbers, strings already seen, no field rules).
 
     def mapping(self, d: dict[Any, Any], states: tuple[State, ...]) -> Any:
+        if "domain" in d and "name" in d and type(d.get("value")) is str and d["value"]:
+            return self._cookie(d, states)
+        return self._mapping(d, states)
+
+    def _cookie(self, d: dict[Any, Any], states: tuple[State, ...]) -> Any:
+        """A browser cookie as Playwright, Puppeteer and Selenium list them (``name``,
+        ``value``, ``domain``, ...): its value is masked whole, as a Cookie header is."""
+        value = d["value"]
+        rest = self._mapping({k: v for k, v in d.items() if k != "value"}, states)
+        self.path.append("value")
+        new = self._whole(value, "cookie", "cookie")
+        self.path.pop()
+        if new is value and all(rest[k] is v for k, v in d.items() if k != "value"):
+            return d
+        return {k: new if k == "value" else rest[k] for k in d}
+
+    def _mapping(self, d: dict[Any, Any], states: tuple[State, ...]) -> Any:
         rules = self.e.rules
         if rules.has_heads:
             extra = rules.activate(d)
@@ -474,7 +492,10 @@ class Walker:
                 for i in maybe:
                     del fields[new[i]]
                     self._field_kind(new[i])
-        return [k for k in keys if k in HEADER_KEYS or fields.get(k)]
+        special = [k for k in keys if k in HEADER_KEYS or fields.get(k)]
+        if "domain" in keys and "value" in keys and "name" in keys:
+            special.append("domain")  # maybe a browser cookie (see _cookie)
+        return special
 
     def string(self, s: str, states: tuple[State, ...], key: str | None) -> Any:
         if not s:
@@ -607,7 +628,8 @@ class Walker:
         """Each run of ``s`` with ASCII percent-escapes (a URL, an encoded redirect) read
         decoded: what a detector finds there, spelled with an escape, is replaced where it
         stands in the encoded text, and every other character stays as it was. (What the
-        detectors find in the encoded text, in the same place, is left to them.)"""
+        detectors find in the encoded text, in the same place or around it, is left to
+        them.)"""
         if not _ASCII_ESCAPE.search(s):
             return s
         pieces: list[str] = []
@@ -618,11 +640,13 @@ class Walker:
                 continue
             decoded, spans = _decode_ascii_escapes(text)
             matches = self.e.detectors.find(decoded)
-            plain = {(m.start, m.end) for m in self.e.detectors.find(text)} if matches else set()
+            plain = [(m.start, m.end) for m in self.e.detectors.find(text)] if matches else []
             for m in matches:
                 start, end = spans[m.start][0], spans[m.end - 1][1]
-                if (start, end) in plain:
-                    continue  # the detectors on the text itself find it where it stands
+                if any(a < end and start < b for a, b in plain):
+                    # The detectors on the text itself find it, or more around it, where it
+                    # stands (a URL's password with an escaped "#" is cut short decoded).
+                    continue
                 found = decoded[m.start : m.end]
                 fired.append((m.detector.name, preview(found)))
                 if self.pseudo is not None:

@@ -459,3 +459,78 @@ def test_phone_numbers_and_ssns_are_found_by_their_field_name_without_separators
         ("customer.phone", "phone"),
         ("customer.ssn", "ssn"),
     }
+
+
+COOKIE = {"name": "sessionid", "value": "a467beabc71c33e40e58e8906bb3cc17", "domain": ".x.com"}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"cookies": [COOKIE, {**COOKIE, "name": "theme", "value": "dark", "path": "/"}]},
+        {"tool": "browser", "result": json.dumps({"cookies": [COOKIE], "origins": []})},
+        [{"note": "state"}, json.dumps([{**COOKIE, "httpOnly": True, "secure": True}])],
+    ],
+)
+def test_browser_cookie_lists_have_their_values_masked(value: Any) -> None:
+    out = redact(value)
+    text = json.dumps(out)
+    assert COOKIE["value"] not in text and "dark" not in text
+    assert ".x.com" in text and "sessionid" in text
+    assert "<REDACTED:cookie:" in text
+    assert redact(out) == out
+    assert scan(out) == []
+    assert [f.detector for f in scan(value)][:1] == ["cookie"]
+
+
+def test_a_map_with_a_name_and_a_value_but_no_domain_is_no_cookie() -> None:
+    value = {"fields": [{"name": "colour", "value": "dark"}], "domain": "x.com"}
+    assert redact(value) is value
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("postgres://app:Sup3r%40Secret99@db.internal:5432/prod", ("Sup3r", "Secret99")),
+        ("https://user:p%40ss%23word1@host/x", ("%40ss", "word1")),
+        ("mysql://root:my@pass1@localhost/db", ("my@", "pass1")),
+    ],
+)
+def test_url_passwords_with_escapes_or_an_at_sign_are_replaced_whole(
+    text: str, gone: tuple[str, ...]
+) -> None:
+    out = redact(text)
+    assert out.count("<REDACTED:url_password:") == 1
+    assert not [g for g in gone if g in out]
+    assert "@redacted.example" not in out  # no piece of the password read as an email
+    assert redact(out) == out
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"contact": {"mobile": "0049 30 12345678"}},
+        {"text": "call 0049 30 123456 or 0033 1 23 45 67 89"},
+    ],
+)
+def test_phones_dialled_with_00_get_tokens_no_detector_reads_again(value: Any) -> None:
+    out = redact(value)
+    text = json.dumps(out)
+    assert "12345" not in text and "23 45 67 89" not in text
+    assert "0099" in text or "009 99" in text
+    assert redact(out) == out
+    assert scan(out) == []
+
+
+@pytest.mark.parametrize("pattern", [r"(a+)+$", r"x(\w+\s?)*$", r"(?:x*y?)+z", r"(?:ab|c+){2,}"])
+def test_user_patterns_that_backtrack_exponentially_are_refused(pattern: str) -> None:
+    with pytest.raises(ValidationError, match="repeats a group that holds a repeat"):
+        UserPattern(name="slow", pattern=pattern)
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"(?:[0-9]{3}-)+[0-9]{4}", r"(?:a++)+b", r"x(?>\w+\s?)*$", r"TCK-\d{6}"]
+)
+def test_user_patterns_with_fixed_or_possessive_inner_repeats_are_allowed(pattern: str) -> None:
+    policy = RedactionPolicy(user_patterns=(UserPattern(name="ok", pattern=pattern),))
+    assert redact("a" * 40 + "!", policy) == "a" * 40 + "!"
