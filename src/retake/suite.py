@@ -446,10 +446,12 @@ def read_bundle(path: Path) -> EvidenceBundle:
     except (ValueError, RecursionError) as exc:
         raise InputFileError(f"{invalid}: it is not JSON ({exc}).", path=path) from exc
     version = data.get("bundle_version") if isinstance(data, dict) else None
-    if isinstance(version, int) and not 1 <= version <= BUNDLE_VERSION:
+    # checked here, strictly: a newer bundle's new fields would fail validation less clearly,
+    # and validation would take the text "99" for the number
+    if version is not None and (type(version) is not int or not 1 <= version <= BUNDLE_VERSION):
         newer = (
             "; a newer retake wrote it: verify it with that one, or upgrade retake"
-            if version > BUNDLE_VERSION
+            if type(version) is int and version > BUNDLE_VERSION
             else ""
         )
         raise InputFileError(

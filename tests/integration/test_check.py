@@ -235,6 +235,8 @@ def test_verify_refuses_a_bundle_of_an_unknown_format_or_naming_no_files(tmp_pat
     assert code == 2 and "bundle_version=99" in said
     code, said = verify(bundle_version=0)
     assert code == 2 and "bundle_version=0" in said
+    code, said = verify(bundle_version="99")
+    assert code == 2 and "bundle_version='99'" in said
     code, said = verify(release=5)
     assert code == 2 and "is not a valid evidence bundle: field release:" in said
     assert "validation error" not in said
