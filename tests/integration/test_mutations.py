@@ -350,6 +350,8 @@ def test_retake_mutate_refuses_a_flag_that_changes_nothing(
     [
         ("--rate-limit", "issue_refund:0", "gives times=0: Input should be greater than or equal"),
         ("--force-call", "issue_refund:[1]", "gives arguments=[1]: Input should be a valid dict"),
+        ("--tool-error", "issue_refund:-3", "gives status=-3: Input should be greater than or"),
+        ("--tool-error", "issue_refund:99999", "gives status=99999: Input should be less than or"),
     ],
 )
 def test_retake_mutate_names_the_flag_a_value_is_wrong_for(

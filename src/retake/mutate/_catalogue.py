@@ -99,8 +99,8 @@ class Error(_ToolMutation):
 
     family: ClassVar[Family] = "faults"
     kind: Literal["error"] = "error"
-    status: int = 500
-    """The status code the failure carries."""
+    status: int = Field(default=500, ge=100, le=599)
+    """The HTTP-like status code the failure carries (100-599)."""
     message: str = "internal error"
     """The text the agent sees."""
 
