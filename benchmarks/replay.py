@@ -5,9 +5,12 @@
 Prints:
 - sessions/s replaying the bundled cassettes against the demo's release 1 with the recorded
   model in one process (target >= 200), against the same agent running the same tasks with no
-  retake at all: talking to its scripted model over loopback, and with that model answering
-  inside the process through an httpx transport (the agent's own cost, the SDK's included;
-  what is left of a replay's time is retake's);
+  retake at all: talking to its scripted model over loopback; with that model answering
+  inside the process through an httpx transport; and given the recorded response bytes in
+  turn by an httpx transport, with no model at all (the agent's own cost, the SDK's included:
+  the floor of any replay; what is left of a replay's time is retake's). With no retake,
+  a task's later user turns are not given, so the two sessions that ask the user something
+  end at the question: the agent alone does a little less than a replay;
 - two worker processes vs one process on the same sessions (target >= 1.6x), each run in a
   fresh process as ``retake replay --workers N`` runs it, the workers' start-up included;
 - peak RSS replaying 2,000 cassettes (copies in a temporary folder) vs 20 (target <= 1.5x).
@@ -110,6 +113,26 @@ def in_process_model() -> Any:
     )
 
 
+def recorded_answers(bodies: list[bytes]) -> Any:
+    """An openai client whose requests get ``bodies`` in turn, as they were recorded: the
+    agent's own cost with no model at all and no retake (the floor of a replay)."""
+    import httpx2
+    import openai
+
+    class Recorded(httpx2.BaseTransport):
+        def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+            request.read()
+            headers = {"content-type": "application/json"}
+            return httpx2.Response(200, headers=headers, content=bodies.pop(0))
+
+    return openai.OpenAI(
+        api_key="in-process",
+        base_url="http://in-process.invalid/v1",
+        http_client=httpx2.Client(transport=Recorded()),
+        max_retries=0,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20, help="passes over the bundled set")
@@ -117,15 +140,26 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3, help="1 vs 2 runs, interleaved")
     args = parser.parse_args()
 
-    from retake import runner
+    from retake import runner, store
     from retake.demo import _agent, release_1, shared_url
+    from retake.schema import ModelEvent
 
     paths = sorted(BUNDLED.glob("*.retake"))
     config = runner.ReplayConfig(agent=AGENT)
-    tasks = [runner.task_of(runner.store.load(p)) for p in paths]
+    recordings = [store.load(p) for p in paths]
+    tasks = [runner.task_of(c) for c in recordings]
+    answers = [
+        [e.http.response_body for e in c.events if isinstance(e, ModelEvent) and e.http]
+        for c in recordings
+    ]
+    pending: list[bytes] = []
     runner.run(paths, config)  # warm up: imports, the model server, the SDK client
     url = shared_url()
-    clients = {"loopback": _agent._clients[url], "in process": in_process_model()}
+    clients = {
+        "loopback": _agent._clients[url],
+        "in process": in_process_model(),
+        "recorded bytes": recorded_answers(pending),
+    }
 
     def replay() -> None:
         run = runner.run(paths, config)
@@ -135,14 +169,20 @@ def main() -> None:
         def serve() -> None:
             _agent._clients[url] = clients[client]  # the agent's one client, swapped
             try:
-                for task in tasks:
+                for task, recorded in zip(tasks, answers, strict=True):
+                    pending[:] = recorded
                     release_1(task)
             finally:
                 _agent._clients[url] = clients["loopback"]
 
         return serve
 
-    passes = {"replay": replay, "loopback": alone("loopback"), "in process": alone("in process")}
+    passes = {
+        "replay": replay,
+        "loopback": alone("loopback"),
+        "in process": alone("in process"),
+        "recorded bytes": alone("recorded bytes"),
+    }
     for serve in passes.values():
         serve()  # warm up
     seconds = dict.fromkeys(passes, 0.0)
@@ -152,7 +192,7 @@ def main() -> None:
             serve()
             seconds[name] += time.perf_counter() - start
     rate = {name: args.rounds * len(paths) / s for name, s in seconds.items()}
-    one, own = rate["replay"], rate["in process"]
+    one, own, floor = rate["replay"], rate["in process"], rate["recorded bytes"]
 
     print(f"replay, recorded model, one process: {one:7.1f} sessions/s (target >= 200)")
     print(
@@ -163,6 +203,12 @@ def main() -> None:
         f"the agent alone, no retake, scripted model in process:  {own:7.1f} sessions/s"
         f"   -> replay runs at {one / own:.2f}x the agent's own speed; retake takes"
         f" {1000 / one - 1000 / own:.2f} ms of a session's {1000 / one:.2f} ms"
+    )
+    print(
+        f"the agent alone, answered the recorded bytes in process, no model, no retake:"
+        f" {floor:7.1f} sessions/s (the floor of any replay)   -> retake takes"
+        f" {1000 / one - 1000 / floor:.2f} ms a session; 200 sessions/s would leave it"
+        f" {1000 / 200 - 1000 / floor:.2f} ms"
     )
 
     with tempfile.TemporaryDirectory() as tmp:
