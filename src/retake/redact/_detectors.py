@@ -315,10 +315,11 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         "secret_assignment",
         S,
         # The same names as an XML element holding the value alone: <Password>...</Password>,
-        # <ns:client_secret>...</ns:client_secret>, <ApiKey>...</ApiKey>. (Attributes are
-        # bounded, so that a name in prose does not scan on to the next ">" each time.)
+        # <ns:client_secret>...</ns:client_secret>, <ApiKey>...</ApiKey>. (Attributes end at
+        # a line's end, so that a name in prose does not scan on to the next ">" each time;
+        # they are not bounded by a count, which Hyperscan takes seconds to compile.)
         r"(?:pass(?:word|wd|phrase|code)|pwd|secret|api[_-]?key)(?:[_-](?:key|v?[0-9]+))*"
-        r"(?:\s[^<>\n]{0,200})?>([^<>\s]{6,})</",
+        r"(?:\s[^<>\n]*)?>([^<>\s]{6,})</",
         ["pass", "pwd", "secret", "api"],
         flags=re.IGNORECASE,
         fold_case=True,
@@ -329,7 +330,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         "secret_assignment",
         S,
         # A token's element, when its value looks random (<AccessToken>, <SessionToken>).
-        r"token(?:[_-](?:key|v?[0-9]+))*(?:\s[^<>\n]{0,200})?>([^<>\s]{16,})</",
+        r"token(?:[_-](?:key|v?[0-9]+))*(?:\s[^<>\n]*)?>([^<>\s]{16,})</",
         ["token"],
         flags=re.IGNORECASE,
         fold_case=True,
@@ -361,11 +362,12 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         r"form-data;(?:[^\r\n]*?[ ;])?name=\"(?:[^\"\r\n]*?[_-])?"
         r"(?:pass(?:word|wd|phrase|code)|pwd|secret|token|api[_-]?key)\"[^\r\n]*\r?\n"
         r"(?:[^\r\n]+\r?\n)*?\r?\n([^\r\n]+)",
+        # Gated, not anchored: the literal is rare, and cheaper for the prefilter to look
+        # for than the expression.
         ["form-data;"],
         flags=re.IGNORECASE,
         fold_case=True,
         group=1,
-        anchored=True,
     ),
     _d(
         "cookie",

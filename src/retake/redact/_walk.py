@@ -266,19 +266,11 @@ class Walker:
             return self.blob(v, states, key)
         return v
 
-    # The two loops below are the hot path of every redaction: they avoid attribute lookups
-    # and calls for the common cases (plain numbers, strings already seen, no field rules).
-
-    def mapping(self, d: dict[Any, Any], states: tuple[State, ...]) -> Any:
-        if "domain" in d and "name" in d and type(d.get("value")) is str and d["value"]:
-            return self._cookie(d, states)
-        return self._mapping(d, states)
-
     def _cookie(self, d: dict[Any, Any], states: tuple[State, ...]) -> Any:
         """A browser cookie as Playwright, Puppeteer and Selenium list them (``name``,
         ``value``, ``domain``, ...): its value is masked whole, as a Cookie header is."""
         value = d["value"]
-        rest = self._mapping({k: v for k, v in d.items() if k != "value"}, states)
+        rest = self.mapping({k: v for k, v in d.items() if k != "value"}, states)
         self.path.append("value")
         new = self._whole(value, "cookie", "cookie")
         self.path.pop()
@@ -286,7 +278,12 @@ class Walker:
             return d
         return {k: new if k == "value" else rest[k] for k in d}
 
-    def _mapping(self, d: dict[Any, Any], states: tuple[State, ...]) -> Any:
+    # The two loops below are the hot path of every redaction: they avoid attribute lookups
+    # and calls for the common cases (plain numbers, strings already seen, no field rules).
+
+    def mapping(self, d: dict[Any, Any], states: tuple[State, ...]) -> Any:
+        if "domain" in d and "name" in d and type(d.get("value")) is str and d["value"]:
+            return self._cookie(d, states)
         rules = self.e.rules
         if rules.has_heads:
             extra = rules.activate(d)
