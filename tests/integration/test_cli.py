@@ -466,3 +466,12 @@ def test_the_random_key_warning_is_one_line_for_the_user(saved: Path, tmp_path: 
     assert done.returncode == 0, done.stderr
     assert done.stderr.startswith("warning: no redaction key configured")
     assert ".py:" not in done.stderr and "EphemeralKeyWarning" not in done.stderr
+
+
+def test_help_flows_each_summary_to_the_terminal_width() -> None:
+    # Wide enough for the whole summary on a line: nothing breaks it at the source's newlines.
+    run = retake("--help")
+    assert run.code == 0
+    assert "print the report, write the evidence, and exit 0 only when every expectation" in (
+        run.output
+    )

@@ -29,6 +29,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Help text flows to the terminal's width (Markdown joins the docstrings' line breaks;
+    # typer's default keeps them, breaking each command's summary mid-sentence).
+    rich_markup_mode="markdown",
 )
 _python_warning = warnings.showwarning
 
