@@ -76,7 +76,7 @@ def test_a_release_that_raises_where_the_recording_answered_fails_the_run(answer
 def test_a_release_that_raises_as_its_recording_did_passes(tmp_path: Path, raised: Path) -> None:
     run = replay(raised, "--agent", f"{RELEASE}:raises")
     assert run.code == 0, run.said
-    assert "1 sessions: 1 raised" in run.said and "not as recorded" not in run.said
+    assert "1 session: 1 raised" in run.said and "not as recorded" not in run.said
 
     exited = record(tmp_path, "exited", raising_agents.exits)
     run = replay(exited, "--agent", f"{RELEASE}:exits")

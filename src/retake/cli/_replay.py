@@ -231,7 +231,8 @@ def replay(
         )
         if unexpected:
             counts += f" ({len(unexpected)} not as recorded)"
-        console.print(f"{len(run.sessions)} sessions: {counts}", highlight=False)
+        noun = "session" if len(run.sessions) == 1 else "sessions"
+        console.print(f"{len(run.sessions)} {noun}: {counts}", highlight=False)
     if broken or unexpected:
         raise typer.Exit(EXIT_FAILED)
 
