@@ -534,3 +534,19 @@ def test_user_patterns_that_backtrack_exponentially_are_refused(pattern: str) ->
 def test_user_patterns_with_fixed_or_possessive_inner_repeats_are_allowed(pattern: str) -> None:
     policy = RedactionPolicy(user_patterns=(UserPattern(name="ok", pattern=pattern),))
     assert redact("a" * 40 + "!", policy) == "a" * 40 + "!"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '--b\r\nContent-Disposition: form-data; name="password"\r\n\r\nhunter2xyz\r\n--b--',
+        "<Password>hunter2-xyz</Password> and my password is Xyz123! now",
+        "use xapp-1-A02FS7128PH-8367944146514-eb93e39bf561 or whsec_p0kqBAeHjwRGvqXIjxBdRZs2GI7f",
+        "iban: gb82 west 1234 5698 7654 32, card 4111.1111.1111.1111, Tél 01.23.45.67.89",
+    ],
+)
+def test_what_the_new_shapes_find_is_replaced_once_and_scans_clean(text: str) -> None:
+    out = redact(text)
+    assert out != text
+    assert redact(out) == out
+    assert scan(out) == []
