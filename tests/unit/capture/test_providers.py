@@ -929,3 +929,49 @@ def test_any_stream_of_json_events_parses_or_raises_the_format_error(
         adapter.parse(
             json.dumps(GOOD_REQUEST[adapter.name]), body, {"content-type": "text/event-stream"}
         )
+
+
+def test_long_integers_in_model_traffic_are_kept_exact() -> None:
+    # Ids and seeds past 64 bits: a fast JSON reader rounds them to floats.
+    big, seed = 123456789012345678901234567890, 18446744073709551616
+    arguments = json.dumps({"order_id": big, "line": -9223372036854775809})
+    request = {
+        "model": "gpt-4o",
+        "seed": seed,
+        "messages": [{"role": "user", "content": "refund it"}],
+    }
+    response = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": "gpt-4o",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "issue_refund", "arguments": arguments},
+                        }
+                    ],
+                },
+            }
+        ],
+    }
+    result = parse_exchange(
+        "POST",
+        "https://api.openai.com/v1/chat/completions",
+        json.dumps(request).encode(),
+        json.dumps(response).encode(),
+        {"content-type": "application/json"},
+    )
+    assert result is not None
+    _, asked, answered = result
+    assert asked.params["seed"] == seed and type(asked.params["seed"]) is int
+    (call,) = answered.tool_calls
+    assert call.arguments == {"order_id": big, "line": -9223372036854775809}
+    assert all(type(v) is int for v in call.arguments.values())

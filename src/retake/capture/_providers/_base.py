@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
@@ -93,12 +94,29 @@ def as_text(provider: str, body: Body, what: str) -> str:
     )
 
 
+_LONG_NUMBER = re.compile(r"\d{19}")
+"""19 digits in a row: perhaps an integer past 64 bits, which orjson reads as a float."""
+
+
+def _fast_loads(text: str) -> Any:
+    """orjson's reading of ``text`` (4x faster than json on a request that resends the
+    conversation) when it is exactly json's; else ``_UNREAD``, and json decides."""
+    if _LONG_NUMBER.search(text) is not None:
+        return _UNREAD  # orjson would round a long integer (an id, a seed) to a float
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _UNREAD  # stricter than json (NaN, lone surrogates): json reads or explains
+
+
+_UNREAD = object()
+
+
 def load_json(provider: str, text: str, what: str) -> Any:
     """Parse JSON text, naming the body in the error."""
-    try:
-        return orjson.loads(text)  # a request body resends the conversation: 4x faster
-    except orjson.JSONDecodeError:
-        pass  # stricter than json (NaN, integers past 64 bits): json decides, and explains
+    value = _fast_loads(text)
+    if value is not _UNREAD:
+        return value
     try:
         return json.loads(text)
     except ValueError as exc:
@@ -110,10 +128,9 @@ def load_json(provider: str, text: str, what: str) -> Any:
 
 def parse_arguments(raw: str) -> Any:
     """Tool-call arguments from their JSON text; the text itself when it is not valid JSON."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        pass
+    value = _fast_loads(raw)
+    if value is not _UNREAD:
+        return value
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):  # nested too deeply to read: kept as text too
