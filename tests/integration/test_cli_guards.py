@@ -288,3 +288,24 @@ def test_replay_out_writes_one_candidate_per_session(tmp_path: Path) -> None:
         "first.trial-0.retake",
         "second.trial-0.retake",
     ]
+
+
+def test_brackets_in_values_and_file_names_are_printed_as_they_are(
+    cassette: Path, tmp_path: Path
+) -> None:
+    # Rich would read "[/x]" as a closing tag (a traceback) and "[bold]" as a style (lost).
+    code, said = run(
+        "mutate", str(cassette), "-o", str(tmp_path / "s.yaml"), "--revoke-role", "[/x]"
+    )
+    assert code == 2 and "--revoke-role '[/x]' changes nothing" in said
+    code, said = run(
+        "mutate", str(cassette), "-o", str(tmp_path / "s.yaml"), "--revoke-role", "[bold]admin"
+    )
+    assert code == 2 and "'[bold]admin'" in said
+    missing = tmp_path / "nope[/x].retake"
+    code, said = run("show", str(missing))
+    assert code == 2 and "nope[/x].retake" in said
+    named = tmp_path / "[red]odd.retake"
+    shutil.copyfile(BUNDLED, named)
+    code, said = run("validate", str(named))
+    assert code == 0 and "[red]odd.retake (15 events)" in said

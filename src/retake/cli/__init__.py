@@ -10,7 +10,7 @@ import typer
 from retake.errors import EphemeralKeyWarning
 
 from ._check import check, verify
-from ._common import err_console
+from ._common import err_console, labelled
 from ._diff import diff
 from ._export import export
 from ._import import import_
@@ -46,7 +46,7 @@ def _show_warning(
 ) -> None:
     """retake's own warnings as one line for the user, without Python's source location."""
     if issubclass(category, EphemeralKeyWarning):
-        err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
+        labelled(err_console, "warning:", "yellow", message)
     else:
         _python_warning(message, category, filename, lineno, file, line)
 

@@ -13,6 +13,7 @@ from ._common import (
     KeyFile,
     PolicyFile,
     console,
+    labelled,
     progress_bar,
     redaction_policy,
     user_errors,
@@ -118,7 +119,7 @@ def verify(
         problems = suite.verify(evidence, key=key)
     if problems:
         for problem in problems:
-            console.print(f"[bold red]CHANGED[/] {problem}", highlight=False, soft_wrap=True)
+            labelled(console, "CHANGED", "bold red", problem, soft_wrap=True)
         console.print(f"{len(problems)} problem(s): the evidence no longer matches.")
         raise typer.Exit(EXIT_FAILED)
     signed = " and its signature holds" if key is not None else ""

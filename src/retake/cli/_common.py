@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from retake.errors import RetakeError
 
@@ -22,11 +23,23 @@ if TYPE_CHECKING:
 else:
     _yamlfile, redact, store = lazy("retake._yamlfile"), lazy("retake.redact"), lazy("retake.store")
 
-console = Console()
-err_console = Console(stderr=True)
+# Neither console reads rich markup: what they print quotes paths, flag values and recorded
+# data, in which "[/x]" is text. Styled words go through ``labelled``.
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 """0: all good; 1: the check failed (invalid cassette, finding); 2: bad input or usage."""
+
+
+def labelled(to: Console, label: str, style: str, text: object, *, soft_wrap: bool = False) -> None:
+    """Print ``label`` in ``style``, then ``text`` as it is."""
+    to.print(Text.assemble((label, style), " ", str(text)), highlight=False, soft_wrap=soft_wrap)
+
+
+def error(text: object) -> None:
+    """Print ``error: text`` on stderr."""
+    labelled(err_console, "error:", "bold red", text)
 
 
 @contextmanager
@@ -36,15 +49,14 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except RetakeError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        error(exc)
         raise typer.Exit(EXIT_USAGE) from None
     except OSError as exc:  # a path given on the command line: a missing folder, a directory
         where = f"{str(exc.filename)!r}: " if exc.filename is not None else ""
-        err_console.print(
-            f"[bold red]error:[/] {where}{exc.strerror or exc}. Check that the path (for an "
-            "output, its folder) exists, is the kind of path the option asks for, and that "
-            "you may read or write there.",
-            highlight=False,
+        error(
+            f"{where}{exc.strerror or exc}. Check that the path (for an output, its folder) "
+            "exists, is the kind of path the option asks for, and that you may read or write "
+            "there."
         )
         raise typer.Exit(EXIT_USAGE) from None
 
@@ -115,10 +127,9 @@ def as_json_data(model: BaseModel, what: str) -> Any:
 
 def too_deep(what: str, exc: BaseException) -> NoReturn:
     """Say that a value nests too deep to write out, and exit 2."""
-    err_console.print(
-        f"[bold red]error:[/] {what} holds a value nested too deep to write as JSON or YAML "
-        f"({type(exc).__name__}). Use `retake show` without --json to see the rest of it.",
-        highlight=False,
+    error(
+        f"{what} holds a value nested too deep to write as JSON or YAML "
+        f"({type(exc).__name__}). Use `retake show` without --json to see the rest of it."
     )
     raise typer.Exit(EXIT_USAGE)
 

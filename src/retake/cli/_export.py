@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 import yaml
 
-from ._common import EXIT_USAGE, as_json_data, err_console, too_deep, user_errors, writable
+from ._common import EXIT_USAGE, as_json_data, error, too_deep, user_errors, writable
 from ._lazy import lazy
 
 if TYPE_CHECKING:
@@ -50,11 +50,10 @@ def export(
     except (ValueError, RecursionError) as exc:
         too_deep(f"cassette {str(cassette)!r}", exc)
     if odd is not None:  # JSON has no NaN or infinity: they would be written as null
-        err_console.print(
-            f"[bold red]error:[/] cassette {str(cassette)!r} holds a number that is not finite "
-            f"({odd}); an export would write null in its place. Nothing was written; "
-            "`retake show` displays the value.",
-            highlight=False,
+        error(
+            f"cassette {str(cassette)!r} holds a number that is not finite ({odd}); an export "
+            "would write null in its place. Nothing was written; `retake show` displays the "
+            "value."
         )
         raise typer.Exit(EXIT_USAGE)
     if format is Format.otel:
@@ -64,10 +63,9 @@ def export(
             too_deep(f"cassette {str(cassette)!r}", exc)
         except (ValueError, TypeError, OverflowError) as exc:
             # bytes a tool was given, a time or number JSON cannot hold (NaN, infinity)
-            err_console.print(
-                f"[bold red]error:[/] cassette {str(cassette)!r} holds a value OTLP JSON cannot "
-                f"carry ({exc}). Export it with --format json, which keeps every value.",
-                highlight=False,
+            error(
+                f"cassette {str(cassette)!r} holds a value OTLP JSON cannot carry ({exc}). "
+                "Export it with --format json, which keeps every value."
             )
             raise typer.Exit(EXIT_USAGE) from None
     else:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ._common import (
     EXIT_FAILED,
@@ -17,6 +18,8 @@ from ._common import (
     PolicyFile,
     console,
     err_console,
+    error,
+    labelled,
     progress_bar,
     redaction_policy,
     user_errors,
@@ -61,11 +64,9 @@ def import_(
     cassettes, OTel GenAI traces) as redacted cassettes, one per session."""
     sources = pipeline.find_sources(paths)
     if not sources:
-        err_console.print(
-            "[bold red]error:[/] no source files found in "
-            f"{', '.join(map(str, paths))}; give .json, .jsonl or .yaml files or folders "
-            "holding them.",
-            highlight=False,
+        error(
+            f"no source files found in {', '.join(map(str, paths))}; give .json, .jsonl or "
+            ".yaml files or folders holding them."
         )
         raise typer.Exit(EXIT_USAGE)
     with user_errors():
@@ -89,7 +90,7 @@ def import_(
         table.add_column(column, overflow="fold")
     for f in report.files:
         events = sum((f.events or {}).values())
-        fmt = f.format or "[red]not imported[/]"
+        fmt = Text(f.format) if f.format else Text("not imported", style="red")
         table.add_row(str(f.file), fmt, str(len(f.cassettes)), str(events), str(len(f.skipped)))
     console.print(table)
     kinds = ", ".join(f"{kind} {n}" for kind, n in report.events_by_kind.items()) or "none"
@@ -99,8 +100,8 @@ def import_(
         highlight=False,
     )
     for item in report.skipped:
-        console.print(f"[yellow]skipped[/] {item}", highlight=False)
+        labelled(console, "skipped", "yellow", item)
     for failed in report.failed:
-        err_console.print(f"[bold red]not imported:[/] {failed.error}", highlight=False)
+        labelled(err_console, "not imported:", "bold red", failed.error)
     if report.failed or not report.sessions:
         raise typer.Exit(EXIT_FAILED)

@@ -10,7 +10,7 @@ import typer
 
 from retake.errors import InputFileError
 
-from ._common import EXIT_USAGE, console, err_console, find_cassettes, user_errors, writable
+from ._common import EXIT_USAGE, console, error, find_cassettes, user_errors, writable
 from ._lazy import lazy
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def mutate_command(
         except ValueError:
             raise typer.BadParameter(f"{params!r} is not JSON", param_hint="--expect") from None
     if not specs:
-        err_console.print("[bold red]error:[/] give at least one mutation flag (see --help).")
+        error("give at least one mutation flag (see --help).")
         raise typer.Exit(EXIT_USAGE)
     from retake.expect import parse as parse_expectations  # here: --expect is named expect
 

@@ -22,6 +22,7 @@ from ._common import (
     PolicyFile,
     console,
     err_console,
+    error,
     progress_bar,
     redaction_policy,
     user_errors,
@@ -199,10 +200,7 @@ def replay(
         if out is not None:
             _one_candidate_per_file(todo(), out)
     if total == 0:
-        err_console.print(
-            f"[bold red]error:[/] no cassettes or scenarios under {', '.join(map(str, paths))}.",
-            highlight=False,
-        )
+        error(f"no cassettes or scenarios under {', '.join(map(str, paths))}.")
         raise typer.Exit(EXIT_USAGE)
     with user_errors():
         runner.load_entrypoint(agent)  # a wrong entrypoint is one clear error, not N failures

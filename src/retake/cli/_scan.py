@@ -18,6 +18,7 @@ from ._common import (
     PolicyFile,
     console,
     err_console,
+    error,
     find_cassettes,
     redaction_policy,
     user_errors,
@@ -83,7 +84,7 @@ def scan(
         try:
             cassette = store.load(path, allow_truncated=True)
         except RetakeError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            error(exc)
             raise typer.Exit(EXIT_USAGE) from None
         findings.extend((path, f) for f in redact.scan_cassette(cassette, policy=policy))
     if any_file:
@@ -94,16 +95,15 @@ def scan(
                     raise OSError(f"{str(path)!r} is not a regular file")
                 data = _parse(path)
             except OSError as exc:
-                err_console.print(
-                    f"[bold red]error:[/] cannot read {str(path)!r}: {exc.strerror or exc}. "
-                    "Check its permissions, or leave it out.",
-                    highlight=False,
+                error(
+                    f"cannot read {str(path)!r}: {exc.strerror or exc}. Check its permissions, "
+                    "or leave it out."
                 )
                 raise typer.Exit(EXIT_USAGE) from None
             try:
                 findings.extend((path, f) for f in redact.scan(data, path="", policy=policy))
             except RetakeError as exc:
-                err_console.print(f"[bold red]error:[/] {path}: {exc}", highlight=False)
+                error(f"{path}: {exc}")
                 raise typer.Exit(EXIT_USAGE) from None
             # A secret split across a stream's deltas shows only with the stream read whole.
             streams = pipeline.scan_streams(data, policy=policy)
@@ -111,10 +111,9 @@ def scan(
             for line in streams.unread:
                 err_console.print(f"note: {path}: {line}", highlight=False)
     if scanned == 0:
-        err_console.print(
-            f"[bold red]error:[/] nothing to scan under {', '.join(map(str, paths))}"
-            + ("" if any_file else " (no cassettes; add --any-file for other files)"),
-            highlight=False,
+        error(
+            f"nothing to scan under {', '.join(map(str, paths))}"
+            + ("" if any_file else " (no cassettes; add --any-file for other files)")
         )
         raise typer.Exit(EXIT_USAGE)
     for path, finding in findings:

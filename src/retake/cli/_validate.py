@@ -9,7 +9,7 @@ import typer
 
 from retake.errors import RetakeError
 
-from ._common import EXIT_FAILED, EXIT_USAGE, console, err_console, find_cassettes
+from ._common import EXIT_FAILED, EXIT_USAGE, console, error, find_cassettes, labelled
 from ._lazy import lazy
 
 if TYPE_CHECKING:
@@ -24,9 +24,8 @@ def validate(
     """Load and validate every cassette under PATHS; one line per file, exit 1 if any fails."""
     found = list(find_cassettes(paths))
     if not found:
-        err_console.print(
-            f"[bold red]error:[/] no cassettes under {', '.join(map(str, paths))} "
-            f"(looking for *{store.SUFFIX} files)."
+        error(
+            f"no cassettes under {', '.join(map(str, paths))} (looking for *{store.SUFFIX} files)."
         )
         raise typer.Exit(EXIT_USAGE)
     failures = 0
@@ -35,9 +34,9 @@ def validate(
             cassette = store.load(path)
         except RetakeError as exc:
             failures += 1
-            console.print(f"[bold red]FAIL[/] {path}: {exc}", highlight=False, soft_wrap=True)
+            labelled(console, "FAIL", "bold red", f"{path}: {exc}", soft_wrap=True)
         else:
-            console.print(f"[green]ok[/]   {path} ({len(cassette.events)} events)", highlight=False)
+            labelled(console, "ok  ", "green", f"{path} ({len(cassette.events)} events)")
     console.print(f"{len(found) - failures} valid, {failures} invalid", highlight=False)
     if failures:
         raise typer.Exit(EXIT_FAILED)
