@@ -416,6 +416,43 @@ def test_repair_in_place_that_cannot_write_leaves_the_recording_as_it_was(
     assert "(7 events)" in retake("validate", torn).stdout
 
 
+def test_repair_keeps_a_recordings_permissions_and_a_long_name_fits(
+    truncated: Path, cassette: Cassette
+) -> None:
+    torn = truncated.rename(truncated.with_name("cut.retake"))
+    torn.chmod(0o640)  # shared with a group, say
+    assert retake("repair", torn).code == 0
+    assert torn.stat().st_mode & 0o777 == 0o640
+    long = save(cassette, torn.with_name("n" * (255 - len(".retake")) + ".retake"))
+    assert long.stat().st_mode & 0o777 == 0o644 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_repair_that_cannot_remove_the_partial_says_the_cassette_is_whole(
+    truncated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unlink = Path.unlink
+
+    def refuse(self: Path, missing_ok: bool = False) -> None:
+        if self == truncated:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    run = retake("repair", truncated)
+    final = truncated.with_name("cut.retake")
+    assert run.code == 2
+    assert f"repaired {str(truncated)!r} into {str(final)!r}, which holds all 7 events" in run.said
+    assert "could not remove" in run.said and "left as it was" not in run.said
+    monkeypatch.undo()
+    assert "(7 events)" in retake("validate", final).stdout
+
+
 # --- the real console script ----------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import os
 import queue
-import tempfile
+import secrets
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
@@ -159,7 +159,13 @@ def repair(path: Path | str, *, overwrite: bool = False) -> tuple[Path, int]:
         kept + _format.frame(_format.FOOTER, payload), target, overwrite=overwrite or target == path
     )
     if target != path:
-        path.unlink()
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise WriterError(
+                f"repaired {str(path)!r} into {str(target)!r}, which holds all {events} events, "
+                f"but could not remove {str(path)!r} ({exc.strerror or exc}); remove it yourself."
+            ) from exc
         _fsync_dir(target.parent)
     return target, events
 
@@ -371,10 +377,10 @@ def _write_all(fd: int, data: bytes) -> None:
 def _write_atomically(data: bytes, path: Path, *, overwrite: bool) -> None:
     """Write ``data`` to a temporary file beside ``path``, fsync it, and rename it into place:
     ``path`` holds its old bytes or all the new ones, and a failed write leaves nothing behind."""
-    # A temporary name of its own: NAME.retake.partial may hold a crashed recording.
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".saving")
-    tmp = Path(name)
+    fd, tmp = _create_beside(path)
     try:
+        with contextlib.suppress(FileNotFoundError):  # a file replaced keeps its permissions
+            os.fchmod(fd, path.stat().st_mode & 0o7777)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -382,6 +388,19 @@ def _write_atomically(data: bytes, path: Path, *, overwrite: bool) -> None:
         _publish(tmp, path, overwrite=overwrite)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _create_beside(path: Path) -> tuple[int, Path]:
+    """A new temporary file in ``path``'s folder, open for writing, made as the recorder makes
+    its files (0644 under the umask). Its name is short (a long cassette name still fits the
+    folder's limit) and its own: NAME.retake.partial may hold a crashed recording."""
+    for _ in range(100):
+        tmp = path.parent / f".retake-{secrets.token_hex(6)}.saving"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {str(path.parent)!r}")
 
 
 def _publish(tmp: Path, path: Path, *, overwrite: bool) -> None:
