@@ -102,3 +102,19 @@ def test_export_otel_then_import_gives_the_cassette_back(tmp_path: Path, key_fil
         return [e.model_copy(update={"span_id": None, "parent_id": None}) for e in events]  # type: ignore[attr-defined]
 
     assert plain(back.events) == plain(original.events)
+
+
+@pytest.mark.parametrize("format", ["auto", "otel"])
+def test_an_otlp_file_shared_with_metrics_imports_its_traces(
+    tmp_path: Path, key_file: Path, format: str
+) -> None:
+    # A collector's file exporter may write metrics lines between the trace lines.
+    traces = (FIXTURES / "otel" / "support_desk_refund_denied.jsonl").read_text()
+    mixed = tmp_path / "collector.jsonl"
+    mixed.write_text(traces.rstrip("\n") + '\n{"resourceMetrics": []}\n', encoding="utf-8")
+    out = tmp_path / "out"
+    code, said = retake("import", mixed, "--format", format, "--out", out, "--key-file", key_file)
+    assert code == 0, said
+    assert len(list(out.glob("*.retake"))) == 1
+    lines = len(traces.strip().splitlines()) + 1
+    assert f"skipped {mixed}: line {lines}: OTLP resourceMetrics, not a trace: left out" in said

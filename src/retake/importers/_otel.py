@@ -212,9 +212,18 @@ def _messages(value: Any) -> list[Message]:
 # --- reading ----------------------------------------------------------------------------------
 
 
+_SIGNALS = ("resourceSpans", "resourceMetrics", "resourceLogs")
+"""The top-level key of each kind of OTLP JSON document; a collector's file exporter may write
+metrics and logs lines into the same file as traces."""
+
+
 def is_otlp(data: Any) -> bool:
+    """Whether ``data`` is OTLP JSON (a document, or a file's lines) holding a trace."""
     docs = data if isinstance(data, list) else [data]
-    return bool(docs) and all(isinstance(d, dict) and "resourceSpans" in d for d in docs)
+    return (
+        all(isinstance(d, dict) and any(k in d for k in _SIGNALS) for d in docs)
+        and any("resourceSpans" in d for d in docs)
+    )
 
 
 def _operation(span: dict[str, Any], attrs: dict[str, Any]) -> str | None:
@@ -236,7 +245,13 @@ def _decision(value: Any) -> str:
 
 def import_data(data: Any, file: str, skipped: list[Skipped]) -> list[Cassette]:
     traces: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
-    for doc in data if isinstance(data, list) else [data]:
+    docs = data if isinstance(data, list) else [data]
+    for number, doc in enumerate(docs, 1):
+        if "resourceSpans" not in doc:
+            signal = next((k for k in _SIGNALS if k in doc), "no resourceSpans")
+            where = f"line {number}" if len(docs) > 1 else "the document"
+            skipped.append(Skipped(file, where, f"OTLP {signal}, not a trace: left out"))
+            continue
         for rs in doc.get("resourceSpans") or ():
             resource = _attributes(((rs or {}).get("resource") or {}).get("attributes"))
             for ss in (
