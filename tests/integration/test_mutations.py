@@ -322,6 +322,24 @@ def test_retake_mutate_writes_a_scenario_and_the_mutated_cassette(tmp_path: Path
     assert bad.exit_code == 2 and "never called" in bad.output
 
 
+def test_a_call_may_be_forced_where_the_recording_made_no_model_call(tmp_path: Path) -> None:
+    # The player forces the release's first model call even when none was recorded.
+    recorded = store.load(BUNDLED / "refund-within-limit.retake")
+    events = tuple(e for e in recorded.events if not isinstance(e, ModelEvent))
+    renumbered = tuple(e.model_copy(update={"seq": i}) for i, e in enumerate(events))
+    bare = store.save(
+        Cassette(header=recorded.header, events=renumbered), tmp_path / "no-model.retake"
+    )
+    out = tmp_path / "s.yaml"
+    result = CliRunner().invoke(
+        app,
+        ["mutate", str(bare), "-o", str(out), "--force-call", 'issue_refund:{"amount": 900}'],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "force_call" in out.read_text()
+
+
 @pytest.mark.parametrize(
     ("flag", "value"),
     [

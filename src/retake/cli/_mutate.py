@@ -187,10 +187,14 @@ def _refuse_flag(exc: ValueError, flags: list[tuple[str, str]]) -> NoReturn:
 def _refuse_no_ops(
     path: Path, recorded: Cassette, scenario: mutate.Scenario, flags: list[tuple[str, str]]
 ) -> None:
-    """Refuse a flag that, applied alone, leaves the recording as it was: a scenario of it
-    would test nothing (like a selector that matches no call)."""
+    """Refuse a permission flag that, applied alone, leaves the recording's permission context
+    as it was (a role never held, the tenant it ran for, a confirmation never given): a
+    scenario of it would test nothing. Other flags act on what the release does, which the
+    recording cannot show in full (a call forced where none was recorded), so they pass."""
     context = recorded.header.permission_context
     for spec, (flag, value) in zip(scenario.mutations, flags, strict=True):
+        if mutate.family_of(spec) != "permissions":
+            continue
         alone = mutate.materialize(recorded, scenario.model_copy(update={"mutations": (spec,)}))
         if alone.events == recorded.events and alone.header.permission_context == context:
             raise InputFileError(
