@@ -294,11 +294,27 @@ def test_a_run_frees_what_its_sessions_leave_in_cycles_and_leaves_the_collector_
     config = runner.ReplayConfig(agent="tests.support.agents:leaves_cycles")
     LEFT_IN_CYCLES.clear()
     gc.collect()
-    run = runner.run(paths, config)
+    freed_during_the_run = []
+
+    def after_each(_: runner.SessionReplay) -> None:
+        gc.collect()  # what a collection falling due would do
+        freed_during_the_run.append(LEFT_IN_CYCLES[-1]() is None)
+
+    run = runner.run(paths, config, on_result=after_each)
     assert [s.status for s in run.sessions] == ["completed"] * 4
+    # The first session's leftovers may wait for the run's end (they are set aside with the
+    # agent's imports); every later session's are freed as it ends.
+    assert freed_during_the_run[1:] == [True] * 3
     assert gc.get_freeze_count() == 0
     gc.collect()
     assert [ref() for ref in LEFT_IN_CYCLES] == [None] * 4
+
+    def fails(_: runner.SessionReplay) -> None:
+        raise RuntimeError("the caller's callback failed")
+
+    with pytest.raises(RuntimeError):
+        runner.run(paths, config, on_result=fails)
+    assert gc.get_freeze_count() == 0
     # A program that froze objects itself keeps them frozen: uncollected.
     kept = weakref.ref(Cycle())
     gc.freeze()
