@@ -449,16 +449,16 @@ def read_bundle(path: Path) -> EvidenceBundle:
     # checked here, strictly: a newer bundle's new fields would fail validation less clearly,
     # and validation would take the text "99" for the number
     if version is not None and (type(version) is not int or not 1 <= version <= BUNDLE_VERSION):
-        newer = (
-            "; a newer retake wrote it: verify it with that one, or upgrade retake"
-            if type(version) is int and version > BUNDLE_VERSION
-            else ""
-        )
-        raise InputFileError(
-            f"{str(path)!r} has bundle_version={version!r}, a bundle format this retake does "
-            f"not read (it reads bundle_version {BUNDLE_VERSION}){newer}.",
-            path=path,
-        )
+        if type(version) is not int:
+            why = f"it must be a number (this retake reads bundle_version {BUNDLE_VERSION})"
+        elif version > BUNDLE_VERSION:
+            why = (
+                f"a newer retake wrote it (this one reads bundle_version {BUNDLE_VERSION}): "
+                "verify it with that one, or upgrade retake"
+            )
+        else:
+            why = f"no retake wrote that (this one reads bundle_version {BUNDLE_VERSION})"
+        raise InputFileError(f"{str(path)!r} has bundle_version={version!r}; {why}.", path=path)
     try:
         return EvidenceBundle.model_validate_json(raw)
     except ValidationError as exc:

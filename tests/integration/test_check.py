@@ -229,19 +229,19 @@ def test_verify_refuses_a_bundle_of_an_unknown_format_or_naming_no_files(tmp_pat
 
     code, said = verify(bundle_version=99)
     assert code == 2, said
-    assert "bundle_version=99, a bundle format this retake does not read" in said
-    assert "a newer retake wrote it" in said
+    assert "bundle_version=99; a newer retake wrote it" in said and "upgrade retake" in said
     code, said = verify(bundle_version=99, field_of_the_future=1)  # the version speaks first
     assert code == 2 and "bundle_version=99" in said
     code, said = verify(bundle_version=0)
     assert code == 2 and "bundle_version=0" in said
-    code, said = verify(bundle_version="99")
-    assert code == 2 and "bundle_version='99'" in said
+    code, said = verify(bundle_version="1")
+    assert code == 2 and "bundle_version='1'; it must be a number" in said
     code, said = verify(release=5)
     assert code == 2 and "is not a valid evidence bundle: field release:" in said
     assert "validation error" not in said
     code, said = verify(files={})
-    assert code == 1 and "the bundle names no files" in said and "ok:" not in said
+    assert code == 1 and "EMPTY the bundle names no files" in said and "ok:" not in said
+    assert "the bundle evidences nothing." in said and "no longer matches" not in said
 
 
 def test_the_check_command_in_a_real_process(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from ._common import (
     KeyFile,
     PolicyFile,
     console,
+    count,
     labelled,
     progress_bar,
     redaction_policy,
@@ -118,9 +119,18 @@ def verify(
         key = suite.read_key(sign_key) if sign_key is not None else None
         problems = suite.verify(evidence, key=key)
     if problems:
-        for problem in problems:
-            labelled(console, "CHANGED", "bold red", problem, soft_wrap=True)
-        console.print(f"{len(problems)} problem(s): the evidence no longer matches.")
+        empty = not evidence.files  # then the first problem says so
+        for i, problem in enumerate(problems):
+            label = "EMPTY" if empty and i == 0 else "CHANGED"
+            labelled(console, label, "bold red", problem, soft_wrap=True)
+        console.print(
+            "the bundle evidences nothing."
+            if empty
+            else f"{count(len(problems), 'problem')}: the evidence no longer matches."
+        )
         raise typer.Exit(EXIT_FAILED)
     signed = " and its signature holds" if key is not None else ""
-    console.print(f"ok: all {len(evidence.files)} files match the bundle{signed}.", highlight=False)
+    n = len(evidence.files)
+    console.print(
+        f"ok: {'1 file matches' if n == 1 else f'all {n} files match'} the bundle{signed}."
+    )

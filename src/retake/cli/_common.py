@@ -32,6 +32,11 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 """0: all good; 1: the check failed (invalid cassette, finding); 2: bad input or usage."""
 
 
+def count(n: int, noun: str) -> str:
+    """``1 file``, ``2 files``: ``n`` and the noun, plural unless one."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def labelled(to: Console, label: str, style: str, text: object, *, soft_wrap: bool = False) -> None:
     """Print ``label`` in ``style``, then ``text`` as it is."""
     to.print(Text.assemble((label, style), " ", str(text)), highlight=False, soft_wrap=soft_wrap)

@@ -17,6 +17,7 @@ from ._common import (
     KeyFile,
     PolicyFile,
     console,
+    count,
     err_console,
     error,
     labelled,
@@ -95,7 +96,8 @@ def import_(
     console.print(table)
     kinds = ", ".join(f"{kind} {n}" for kind, n in report.events_by_kind.items()) or "none"
     console.print(
-        f"{len(report.files)} files: {report.sessions} sessions written to {out}; "
+        f"{count(len(report.files), 'file')}: {count(report.sessions, 'session')} written to "
+        f"{out}; "
         f"events by kind: {kinds}.",
         highlight=False,
     )

@@ -14,6 +14,7 @@ from ._common import (
     KeyFile,
     PolicyFile,
     console,
+    count,
     progress_bar,
     redaction_policy,
     user_errors,
@@ -84,7 +85,7 @@ def record(
     stored = sum(1 for r in results if r.path is not None)
     raised = sum(1 for r in results if not r.answered)
     console.print(
-        f"{len(results)} tasks: {stored} cassettes written to {out}, "
+        f"{count(len(results), 'task')}: {count(stored, 'cassette')} written to {out}, "
         f"{raised} where the agent raised, {len(results) - stored} not stored.",
         highlight=False,
     )

@@ -21,6 +21,7 @@ from ._common import (
     KeyFile,
     PolicyFile,
     console,
+    count,
     err_console,
     error,
     progress_bar,
@@ -229,8 +230,7 @@ def replay(
         )
         if unexpected:
             counts += f" ({len(unexpected)} not as recorded)"
-        noun = "session" if len(run.sessions) == 1 else "sessions"
-        console.print(f"{len(run.sessions)} {noun}: {counts}", highlight=False)
+        console.print(f"{count(len(run.sessions), 'session')}: {counts}", highlight=False)
     if broken or unexpected:
         raise typer.Exit(EXIT_FAILED)
 
