@@ -318,8 +318,12 @@ def test_retake_mutate_writes_a_scenario_and_the_mutated_cassette(tmp_path: Path
             "--tool-error",
             "send_email:500",
         ],
+        env={"COLUMNS": "200"},
     )
-    assert bad.exit_code == 2 and "never called" in bad.output
+    said = " ".join(bad.output.replace("│", " ").split())
+    assert bad.exit_code == 2
+    assert "Invalid value for --tool-error: 'send_email:500' matches nothing" in said
+    assert "'send_email' is never called" in said and "scenario" not in said
 
 
 def test_a_call_may_be_forced_where_the_recording_made_no_model_call(tmp_path: Path) -> None:

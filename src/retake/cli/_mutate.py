@@ -143,7 +143,12 @@ def mutate_command(
             )
         except ValueError as exc:  # a pydantic ValidationError
             _refuse_flag(exc, flags)
-        mutate.check_selectors(output, scenario, recorded, {})
+        for index, why in mutate.selector_misses(scenario, recorded):
+            flag, value = flags[index]
+            raise typer.BadParameter(
+                f"{value!r} matches nothing: {why}. Point it at a call the recording makes.",
+                param_hint=flag,
+            )
         _refuse_no_ops(cassette, recorded, scenario, flags)
         writable(output, inputs=[cassette], what="the scenario")
         if materialize is not None:  # checked in full before anything is written

@@ -3,7 +3,13 @@ reproducible changes to tool answers, the permission context, user turns and the
 
 from ._author import FAMILIES, materialize, matrix_cell, relative_cassette, scenario_yaml
 from ._catalogue import CATALOGUE, PRIMARY, Family, Live, MutationSpec, build, family_of
-from ._scenario import LoadedScenario, Scenario, check_selectors, load_scenario
+from ._scenario import (
+    LoadedScenario,
+    Scenario,
+    check_selectors,
+    load_scenario,
+    selector_misses,
+)
 from ._selectors import Predicate, Selector
 
 __all__ = [
@@ -25,4 +31,5 @@ __all__ = [
     "matrix_cell",
     "relative_cassette",
     "scenario_yaml",
+    "selector_misses",
 ]

@@ -21,6 +21,7 @@ that matches no recorded call is an error too, not a silent no-op.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -115,18 +116,25 @@ def load_scenario(path: Path | str, *, cassette: Cassette | None = None) -> Load
     return LoadedScenario(path, scenario, cassette_path, lines)
 
 
-def check_selectors(
-    path: Path, scenario: Scenario, cassette: Cassette, lines: dict[tuple[Any, ...], int]
-) -> None:
-    """Raise if a mutation's selector matches no recorded call of the cassette."""
+def selector_misses(scenario: Scenario, cassette: Cassette) -> Iterator[tuple[int, str]]:
+    """Each mutation whose selector matches no recorded call of the cassette: its index in
+    ``scenario.mutations``, and why."""
     for index, spec in enumerate(scenario.mutations):
         if isinstance(spec, _ToolMutation):
             why = spec.selector().check(cassette)
             if why is not None:
-                line = lines.get(("mutations", index), "?")
-                raise InputFileError(
-                    f"scenario {str(path)!r}, line {line}, field mutations.{index} "
-                    f"({spec.kind}): the selector matches nothing: {why}. Point it at a call "
-                    "the recording makes.",
-                    path=path,
-                )
+                yield index, why
+
+
+def check_selectors(
+    path: Path, scenario: Scenario, cassette: Cassette, lines: dict[tuple[Any, ...], int]
+) -> None:
+    """Raise if a mutation's selector matches no recorded call of the cassette."""
+    for index, why in selector_misses(scenario, cassette):
+        line = lines.get(("mutations", index), "?")
+        raise InputFileError(
+            f"scenario {str(path)!r}, line {line}, field mutations.{index} "
+            f"({scenario.mutations[index].kind}): the selector matches nothing: {why}. Point "
+            "it at a call the recording makes.",
+            path=path,
+        )
