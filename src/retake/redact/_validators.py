@@ -263,19 +263,31 @@ def intl_phone_00(m: str, text: str, start: int, _e: int) -> bool:
     return (
         code in _COUNTRY_CODES
         and 10 <= len(_phone_digits(m)) - 2 <= 15
-        and not _after_id_label(text, start)
+        and not _after_id_label(m, text, start)
     )
 
 
 _ID_LABELS = frozenset(
-    {"sku", "part", "item", "article", "art", "invoice", "ref", "reference", "model", "serial"}
-    | {"lot", "batch", "case", "ticket", "id"}
+    {"sku", "part", "item", "article", "invoice", "reference", "model", "serial"}
+    | {"lot", "batch", "ticket"}
 )
-"""Words after which digits grouped like a phone number are an identifier (SKU 0401-234567)."""
+"""Words after which two groups of digits joined by a dash are an identifier (SKU 0401-234567).
+Not "id", "ref", "case" or "art": they stand before phone numbers in prose as often ("Caller
+ID: 020 7946 0958", "in case 020 ... is busy")."""
 
 
-def _after_id_label(text: str, start: int) -> bool:
-    """Whether the word just before ``start`` (over spaces and ``:#.``) labels an identifier."""
+def _id_shaped(m: str) -> bool:
+    """Two groups of digits joined by one dash, the shape of a part or invoice number; a
+    number grouped by spaces is written as a phone number is, whatever the word before it."""
+    head, dash, tail = m.partition("-")
+    return bool(dash) and head.isdigit() and tail.isdigit()
+
+
+def _after_id_label(m: str, text: str, start: int) -> bool:
+    """Whether ``m`` has an identifier's shape (``_id_shaped``) and the word just before
+    ``start`` (over spaces and ``:#.``) labels one."""
+    if not _id_shaped(m):
+        return False
     i = start
     while i > 0 and start - i < 4 and text[i - 1] in " :#.\t":
         i -= 1
@@ -290,9 +302,9 @@ def national_phone(m: str, text: str, start: int, _e: int) -> bool:
 
 
 def trunk_phone(m: str, text: str, start: int, end: int) -> bool:
-    """A national number after its trunk prefix (020 7946 0958), unless a word before it
-    labels an identifier: ``SKU 0401-234567`` is grouped the same way."""
-    return national_phone(m, text, start, end) and not _after_id_label(text, start)
+    """A national number after its trunk prefix (020 7946 0958), unless it is two groups
+    joined by a dash after a word that labels an identifier: ``SKU 0401-234567``."""
+    return national_phone(m, text, start, end) and not _after_id_label(m, text, start)
 
 
 def ssn(m: str, text: str, start: int, _e: int) -> bool:

@@ -410,13 +410,30 @@ def test_phones_dialled_with_00_and_french_dotted_ones(text: str, phone: str) ->
         "0049 123 is short",
         "code 0099 12 345678",  # 99: none either (retake's own tokens use it)
         "SKU 0401-234567",
-        "part 0049 30 123456",
-        "Ref: 030 1234567",
+        "part 0049-30123456",
+        "Invoice #030-1234567",
         "v01.23.45.67.89",
     ],
 )
 def test_numbers_that_only_look_like_those_phones(text: str) -> None:
     assert fired(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("Caller ID: 020 7946 0958", "020 7946 0958"),
+        ("Telegram ID: 06 12 34 56 78", "06 12 34 56 78"),
+        ("Mobile (ref: 020 7946 0958)", "020 7946 0958"),
+        ("In case 020 7946 0958 is busy", "020 7946 0958"),
+        ("Art. 06 12 34 56 78", "06 12 34 56 78"),
+        ("caller id 0049 30 12345678", "0049 30 12345678"),
+        ("SKU 020 7946 0958", "020 7946 0958"),
+    ],
+)
+def test_a_phone_after_a_word_that_may_label_an_id_is_still_one(text: str, phone: str) -> None:
+    # Only two groups joined by a dash read as a part number after such a word.
+    assert fired(text) == [("phone", phone)]
 
 
 @pytest.mark.parametrize(
