@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -344,25 +344,40 @@ def _run_near(det: Detector, text: str, found: list[Match]) -> None:
 
 
 def _run_anchored(det: Detector, text: str, hay: str, found: list[Match]) -> None:
-    """Try the pattern only where one of its literals occurs (literal-first)."""
+    """Try the pattern only where one of its literals occurs (literal-first), left to right,
+    and not again inside a match it accepted: such a match would overlap that one, and
+    trying each occurrence of the literal inside a long match ("xapp-1-xapp-1-...") costs
+    time quadratic in the text."""
     group = det.group
     validate = det.validate
-    seen_end = -1
-    for lit in det.literals:
-        i = hay.find(lit)
-        while i >= 0:
-            m = det.pattern.match(text, i)
-            if m is not None and m.end() > seen_end:
-                start, end = m.span(group)
-                if (
-                    start >= 0
-                    and start != end
-                    and (validate is None or validate(m.group(group), text, start, end))
-                ):
-                    found.append(Match(start, end, det))
-                    if len(det.literals) == 1:
-                        seen_end = m.end()
-            i = hay.find(lit, i + 1)
+    literals = det.literals
+    if len(literals) == 1:
+        lit = literals[0]
+        where: Iterable[int] = _occurrences(hay, lit)
+    else:
+        where = sorted({i for lit in literals for i in _occurrences(hay, lit)})
+    match = det.pattern.match
+    seen_end = 0
+    for i in where:
+        if i < seen_end:
+            continue
+        m = match(text, i)
+        if m is not None:
+            start, end = m.span(group)
+            if (
+                start >= 0
+                and start != end
+                and (validate is None or validate(m.group(group), text, start, end))
+            ):
+                found.append(Match(start, end, det))
+                seen_end = m.end()
+
+
+def _occurrences(hay: str, lit: str) -> Iterator[int]:
+    i = hay.find(lit)
+    while i >= 0:
+        yield i
+        i = hay.find(lit, i + 1)
 
 
 BUILTIN_SET = DetectorSet(BUILTIN_DETECTORS, prefilter=True)

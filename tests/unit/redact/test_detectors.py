@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -461,3 +462,31 @@ def test_an_address_after_other_words_is_still_one() -> None:
         ("ipv4", "81.2.69.160"),
         ("ipv4", "81.2.69.161"),
     ]
+
+
+class _CountingPattern:
+    """A compiled pattern that counts the places it is tried at."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.tries = 0
+
+    def match(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        self.tries += 1
+        return self.pattern.match(text, pos)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["xapp-1-" * 2000, "xoxb-" * 2000, "xoxb-1-xapp-1-" * 1000],
+    ids=["xapp", "xoxb", "both"],
+)
+def test_a_long_token_is_not_tried_again_at_each_prefix_inside_it(text: str) -> None:
+    # Each try inside the match runs to its end: time quadratic in the text's length.
+    slack = next(d for d in BUILTIN_DETECTORS if d.name == "slack_token")
+    counting = _CountingPattern(slack.pattern)
+    found = DetectorSet([replace(slack, pattern=counting)]).find(text)  # type: ignore[arg-type]
+    assert [(m.start, m.end) for m in found] == [(0, len(text))]
+    assert counting.tries == 1
+    out = Redactor(key=RedactionKey(b"k" * 32, "given")).redact(text)
+    assert text[5:40] not in out and len(out) < 100
