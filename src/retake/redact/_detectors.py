@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from . import _validators as v
+from ._names import ALWAYS_SECRET, ALWAYS_SECRET_NAMES, DEFAULT_SECRET_FIELDS
 from ._validators import Validator
 
 __all__ = ["BUILTIN_DETECTORS", "Category", "Detector", "Match", "detector_names"]
@@ -122,6 +123,43 @@ def _d(
         margin=margin,
         resume=resume,
         shrink=shrink,
+    )
+
+
+def _spelled(name: str) -> str:
+    """A normalised field name (``_names``) as it may be written: ``-``, ``_`` or spaces
+    between its letters (``api_key``, ``Api-Key``)."""
+    return "[-_ ]*".join(re.escape(c) for c in name)
+
+
+def _ends_with(names: Iterable[str]) -> str:
+    return "(?:" + "|".join(_spelled(n) for n in sorted(names, key=len, reverse=True)) + ")"
+
+
+_EOL = r"(?:\r?\n|(?:\\r)?\\n)"
+"""A line break, or one escaped as ``repr()`` writes it in a log line (``\\r\\n``)."""
+_LINE_CHAR = r"(?:[^\r\n\\]|\\(?![rn]))"
+"""A character of a line, in either spelling."""
+_PARAM = r'[\w*-]{1,40}[ \t]*=[ \t]*\\?"[^"\r\n]{0,200}"'
+"""A Content-Disposition parameter (``filename="a.txt"``), quotes escaped or not."""
+
+
+def _multipart(ends: str, whole: Iterable[str]) -> str:
+    """A multipart/form-data part whose name ends in one of ``ends`` (a regex) or is one of
+    ``whole`` (after a ``.`` or ``[``, as in ``user[password]``); group 1 is its value, the
+    line after its headers.
+
+    Read structurally, so that the time it takes is linear in the text: the parameters
+    before the name one by one, at most four more header lines of at most 200 characters.
+    """
+    names = ends
+    if whole:
+        names = f'(?:{ends}|(?<![^"\\[.]){_ends_with(whole)})'
+    return (
+        rf"form-data;[ \t]*(?:{_PARAM}[ \t]*;[ \t]*){{0,8}}?"
+        rf'name=\\?"(?:[^"\r\n]{{0,100}}?){names}\]?\\?"'
+        rf"{_LINE_CHAR}{{0,300}}{_EOL}(?:{_LINE_CHAR}{{1,200}}{_EOL}){{0,4}}?{_EOL}"
+        rf"({_LINE_CHAR}+)"
     )
 
 
@@ -357,17 +395,28 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     _d(
         "secret_assignment",
         S,
-        # A multipart/form-data field named as a password or a token: its value is the line
-        # after the part's headers.
-        r"form-data;(?:[^\r\n]*?[ ;])?name=\"(?:[^\"\r\n]*?[_-])?"
-        r"(?:pass(?:word|wd|phrase|code)|pwd|secret|token|api[_-]?key)\"[^\r\n]*\r?\n"
-        r"(?:[^\r\n]+\r?\n)*?\r?\n([^\r\n]+)",
+        # A multipart/form-data part whose name holds a secret whatever it looks like, as a
+        # JSON field of that name does (newPassword, client_secret, user[password]).
+        _multipart(_ends_with(ALWAYS_SECRET), ALWAYS_SECRET_NAMES),
         # Gated, not anchored: the literal is rare, and cheaper for the prefilter to look
         # for than the expression.
         ["form-data;"],
         flags=re.IGNORECASE,
         fold_case=True,
         group=1,
+    ),
+    _d(
+        "secret_assignment",
+        S,
+        # One whose name holds a credential (accessToken, private_key, api-key), when its
+        # value is eight characters or more, as in a form-encoded body (a multipart body is
+        # the other way to post a form).
+        _multipart(_ends_with(f for f in DEFAULT_SECRET_FIELDS if f not in ALWAYS_SECRET), ()),
+        ["form-data;"],
+        flags=re.IGNORECASE,
+        fold_case=True,
+        group=1,
+        validate=v.at_least(8),
     ),
     _d(
         "cookie",

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ._detectors import detector_names
+from ._names import ALWAYS_SECRET, DEFAULT_SECRET_FIELDS
 
 __all__ = [
     "DEFAULT_HEADER_DENYLIST",
@@ -60,42 +61,6 @@ DEFAULT_HEADER_DENYLIST: frozenset[str] = frozenset(
 )
 """Headers whose values are masked whole, compared without regard to case."""
 
-DEFAULT_SECRET_FIELDS: tuple[str, ...] = (
-    "password",
-    "passwd",
-    "pwd",
-    "passphrase",
-    "passcode",
-    "secret",
-    "token",
-    "apikey",
-    "accesskey",
-    "privatekey",
-    "secretkey",
-    "accountkey",
-    "clientkey",
-    "consumerkey",
-    "encryptionkey",
-    "hmackey",
-    "licensekey",
-    "masterkey",
-    "sessionkey",
-    "signingkey",
-    "subscriptionkey",
-    "credential",
-    "credentials",
-    "signature",
-    "sig",
-    "auth",
-    "authorization",
-    "bearer",
-    "cookie",
-    "jwt",
-)
-"""Key-like field names (lower case, without ``-``/``_``): a name equal to or ending in one of
-these holds a credential when its value looks random (for ``password``-like names, cookies and
-authorizations by their whole name: always)."""
-
 PII_FIELDS: dict[str, str] = {
     "phone": "phone",
     "phonenumber": "phone",
@@ -112,10 +77,6 @@ PII_FIELDS: dict[str, str] = {
 a phone number or a US SSN, is one even without the separators the text detectors need to
 tell it from an id (``{"phone": "4155552671"}``); the value maps to the token format."""
 
-_ALWAYS_SECRET = ("password", "passwd", "passphrase", "passcode", "secret")
-ALWAYS_SECRET_NAMES = frozenset({"cookie", "setcookie", "authorization", "proxyauthorization"})
-"""Field names (normalised) masked whole whatever they hold, as their headers are; only the
-whole name (a ``requires_authorization`` field is about one, and holds none)."""
 _RULE_PATH = re.compile(
     r"""^(?:[A-Za-z_*][\w*-]*(?:\[[^\]]*\])?|\*\*)(?:\.(?:[^.\[\]]+|\*\*)(?:\[[^\]]*\])?|\[[^\]]*\])*$"""
 )
@@ -285,7 +246,7 @@ class RedactionPolicy(_Frozen):
 
     @property
     def always_secret_fields(self) -> tuple[str, ...]:
-        return tuple(f for f in self.fields if f in _ALWAYS_SECRET)
+        return tuple(f for f in self.fields if f in ALWAYS_SECRET)
 
     def rule_set_version(self) -> str:
         """The built-in rule set version plus a digest of this policy (the key excluded)."""

@@ -24,6 +24,7 @@ __all__ = [
     "Bounded",
     "Validator",
     "all_of",
+    "at_least",
     "aws_secret",
     "basic",
     "bounded",
@@ -175,6 +176,13 @@ def password_like(m: str, _t: str, _s: int, _e: int) -> bool:
         and any(c.islower() for c in letters)
         and any(not c.isalnum() for c in m)
     )
+
+
+def at_least(length: int) -> Validator:
+    def check(m: str, _t: str, _s: int, _e: int) -> bool:
+        return len(m) >= length
+
+    return check
 
 
 def has_digit_or_long(length: int) -> Validator:

@@ -23,8 +23,9 @@ from urllib.parse import quote, unquote_plus
 from ._detectors import BUILTIN_DETECTORS, Category, Detector, Match
 from ._findings import Finding, preview
 from ._matching import DetectorSet
+from ._names import ALWAYS_SECRET_NAMES
 from ._paths import CompiledRules, State, format_path
-from ._policy import ALWAYS_SECRET_NAMES, PII_FIELDS, RedactionPolicy
+from ._policy import PII_FIELDS, RedactionPolicy
 from ._prefilter import JsonHints, json_hints
 from ._pseudo import Pseudonymiser
 from ._screen import (
@@ -103,7 +104,10 @@ class Engine:
             always_secret=policy.always_secret_fields,
             has_user_patterns=bool(policy.user_patterns),
             # "domain": JSON text that may list browser cookies (see Walker._cookie).
-            json_hints=json_hints(policy.fields + _PII_NAMES + ("domain",), HEADER_KEYS),
+            json_hints=json_hints(
+                policy.fields + tuple(sorted(ALWAYS_SECRET_NAMES)) + _PII_NAMES + ("domain",),
+                HEADER_KEYS,
+            ),
         )
 
 

@@ -291,6 +291,65 @@ def test_a_multipart_form_field_named_as_a_credential_is_found(name: str, value:
 def test_multipart_fields_of_other_names_are_left() -> None:
     body = '--b\r\nContent-Disposition: form-data; name="max_tokens"\r\n\r\n1024\r\n--b--'
     assert fired(body) == []
+    for name in ("passwordHint", "username", "token_type", "file"):
+        assert fired(_multipart_body([("user", "bob"), (name, "hunter2xyz")])) == []
+
+
+def _multipart_body(fields: list[tuple[str, str]]) -> str:
+    return (
+        "".join(
+            f'--XyZ\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+            for name, value in fields
+        )
+        + "--XyZ--\r\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        # named as the JSON field rules name a password: whatever the value looks like
+        ("newPassword", "hunter2"),
+        ("confirmPassword", "hunter2"),
+        ("clientSecret", "tiger"),
+        ("user.password", "hunter2"),
+        ("user[password]", "hunter2"),
+        ("password_confirmation", "hunter2"),
+        # named as a credential: eight characters or more
+        ("accessToken", "ya29.a0AfH6SMBx"),
+        ("private_key", "MIIEvQIBADANBgkq"),
+        ("secret_key", "wJalrXUtnFEMI"),
+    ],
+)
+@pytest.mark.parametrize("spelling", ["raw", "repr"])
+def test_multipart_fields_are_named_as_json_fields_are(
+    name: str, value: str, spelling: str
+) -> None:
+    body = _multipart_body([("user", "bob"), (name, value), ("note", "hello")])
+    # A body escaped in a log line, as repr() writes it: its line breaks are "\r\n" spelled.
+    text = body if spelling == "raw" else "send: " + repr(body.encode())
+    assert fired(text) == [("secret_assignment", value)]
+
+
+def test_a_large_multipart_body_in_a_log_line_keeps_all_but_its_password() -> None:
+    fields = [(f"field_{i}", f"value {i}") for i in range(2000)]
+    fields[1234] = ("password", "hunter2xyz")
+    body = _multipart_body(fields)
+    for text in (body, "send: " + repr(body.encode()), body.replace("\r\n", "\n")):
+        assert fired(text) == [("secret_assignment", "hunter2xyz")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "form-data; " * 9090,
+        'form-data; name="a_' * 4750 + 'password"',
+        'Content-Disposition: form-data; name="password"\n' * 2083,
+    ],
+    ids=["no-name", "unclosed-names", "no-value"],
+)
+def test_text_that_only_starts_like_a_multipart_part_is_left(text: str) -> None:
+    assert fired(text) == []
 
 
 JWE = (

@@ -240,6 +240,12 @@ def test_secret_fields() -> None:
     assert out["auth"]["password"].startswith("<REDACTED:secret:")
 
 
+def test_a_password_confirmation_field_is_a_password() -> None:
+    # Rails and Django forms repeat the password under this name, in JSON and multipart alike.
+    out = redact({"user": {"password_confirmation": "hunter2"}})
+    assert out["user"]["password_confirmation"].startswith("<REDACTED:secret:")
+
+
 def test_extra_secret_fields_from_policy_add_to_the_built_in_ones() -> None:
     policy = RedactionPolicy(extra_secret_fields=("Member-Number",))
     out = redact({"member_number": "Zq8W3kLm9PxT2vN7", "api_key": "q8Zr2LmX0pT7vN4kS1wE"}, policy)
