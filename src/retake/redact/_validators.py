@@ -338,9 +338,10 @@ def _after_product(text: str, start: int) -> bool:
     return bool(token) and token[0].isalpha() and (i < 0 or text[i] not in "/:")
 
 
-_VERSION_WORDS = frozenset(
-    {"v", "version", "ver", "release", "build", "firmware", "fw", "rev", "revision"}
-)
+_VERSION_WORDS = frozenset({"v", "version", "ver", "build"})
+"""Words after which four dotted numbers are a version. Not "release", "rev", "fw" or
+"firmware": an address follows them as often ("dhcp release 81.2.69.160", "FW 81.2.69.160
+blocked")."""
 
 
 def _after_version_word(text: str, start: int) -> bool:

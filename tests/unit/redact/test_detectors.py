@@ -523,6 +523,21 @@ def test_an_address_after_other_words_is_still_one() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "addresses"),
+    [
+        ("FW 81.2.69.160 blocked", ["81.2.69.160"]),
+        ("dhcp release 81.2.69.160", ["81.2.69.160"]),
+        ("rev 81.2.69.160", ["81.2.69.160"]),
+        ("Firmware 81.2.69.160 at 81.2.69.161", ["81.2.69.160", "81.2.69.161"]),
+    ],
+)
+def test_an_address_after_a_word_that_may_name_a_version_is_one(
+    text: str, addresses: list[str]
+) -> None:
+    assert fired(text) == [("ipv4", a) for a in addresses]
+
+
 class _CountingPattern:
     """A compiled pattern that counts the places it is tried at."""
 
