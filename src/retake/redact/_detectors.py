@@ -169,6 +169,9 @@ _LOCAL = r"A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0370-\u03ff\u0400-\
 and the letters of accented Latin, Greek and Cyrillic (not of scripts written without
 spaces, where the words before an address would be read as part of it)."""
 _keyish = v.bounded(_NOT_KEYCHAR, _NOT_KEYCHAR)
+_XML_SECRET = r"(?:pass(?:word|wd|phrase|code)|pwd|secret|api[_-]?key)(?:[_-](?:key|v?[0-9]+))*"
+_XML_TOKEN = r"token(?:[_-](?:key|v?[0-9]+))*"
+"""The names of XML elements that hold a secret (the end of the element's name)."""
 
 BUILTIN_DETECTORS: tuple[Detector, ...] = (
     # Credentials with a recognisable prefix: the gate is the prefix itself.
@@ -356,24 +359,24 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         # <ns:client_secret>...</ns:client_secret>, <ApiKey>...</ApiKey>. (Attributes end at
         # a line's end, so that a name in prose does not scan on to the next ">" each time;
         # they are not bounded by a count, which Hyperscan takes seconds to compile.)
-        r"(?:pass(?:word|wd|phrase|code)|pwd|secret|api[_-]?key)(?:[_-](?:key|v?[0-9]+))*"
-        r"(?:\s[^<>\n]*)?>([^<>\s]{6,})</",
+        _XML_SECRET + r"(?:\s[^<>\n]*)?>([^<>\s]{6,})</",
         ["pass", "pwd", "secret", "api"],
         flags=re.IGNORECASE,
         fold_case=True,
         group=1,
+        validate=v.xml_element(_XML_SECRET),
         anchored=True,
     ),
     _d(
         "secret_assignment",
         S,
         # A token's element, when its value looks random (<AccessToken>, <SessionToken>).
-        r"token(?:[_-](?:key|v?[0-9]+))*(?:\s[^<>\n]*)?>([^<>\s]{16,})</",
+        _XML_TOKEN + r"(?:\s[^<>\n]*)?>([^<>\s]{16,})</",
         ["token"],
         flags=re.IGNORECASE,
         fold_case=True,
         group=1,
-        validate=v.looks_random,
+        validate=v.all_of(v.looks_random, v.xml_element(_XML_TOKEN)),
         anchored=True,
     ),
     _d(

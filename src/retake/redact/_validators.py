@@ -46,6 +46,7 @@ __all__ = [
     "password_like",
     "ssn",
     "trunk_phone",
+    "xml_element",
 ]
 
 Validator = Callable[[str, str, int, int], bool]
@@ -181,6 +182,33 @@ def password_like(m: str, _t: str, _s: int, _e: int) -> bool:
 def at_least(length: int) -> Validator:
     def check(m: str, _t: str, _s: int, _e: int) -> bool:
         return len(m) >= length
+
+    return check
+
+
+_SETTING_WORDS = frozenset(
+    {"enabled", "disabled", "true", "false", "none", "null", "required", "optional"}
+    | {"hidden", "masked", "redacted", "visible", "default", "unset", "empty", "string"}
+)
+"""What an element named as a secret holds when it is a setting about one, not one."""
+
+
+def xml_element(name: str) -> Validator:
+    """The value of an XML element whose own name ends in ``name`` (a regex): not one of
+    its attributes (``<label for=password>Password</label>``), nor a setting's word or the
+    element's name again (``<Secret>Enabled</Secret>``)."""
+    ends = re.compile(f"(?:{name})\\Z", re.IGNORECASE)
+
+    def check(m: str, text: str, start: int, _e: int) -> bool:
+        lt = text.rfind("<", max(start - 1000, 0), start)
+        if lt < 0:
+            return False
+        parts = text[lt + 1 : start - 1].split(maxsplit=1)
+        local = parts[0].rpartition(":")[2] if parts else ""
+        word = m.lower()
+        return (
+            ends.search(local) is not None and word != local.lower() and word not in _SETTING_WORDS
+        )
 
     return check
 

@@ -230,6 +230,7 @@ def test_a_number_whose_longest_cut_is_refused_is_still_found_shorter() -> None:
         ("<client_secret>s3cr3tValue!</client_secret>", "s3cr3tValue!"),
         ("<ApiKey>abcDEF123456</ApiKey>", "abcDEF123456"),
         ("<AccessToken>XLtlkst2nHG6XXpNvghKq</AccessToken>", "XLtlkst2nHG6XXpNvghKq"),
+        ("<DbPassword>Enabled1</DbPassword>", "Enabled1"),
     ],
 )
 def test_a_secret_in_an_xml_element_is_found(text: str, secret: str) -> None:
@@ -243,6 +244,13 @@ def test_a_secret_in_an_xml_element_is_found(text: str, secret: str) -> None:
         "<PasswordPolicy>strong12</PasswordPolicy>",
         "<secret>the thing</secret> <TokenType>Bearer</TokenType>",
         "<NextToken>page-two</NextToken>",
+        # named so in an attribute, not by the element
+        "<label for=password>Password</label>",
+        "<td class=secret>Topsecret</td>",
+        '<span data-kind="apikey">Generate</span>',
+        # a setting about the secret, or its name again
+        "<Secret>Enabled</Secret>",
+        "<RequirePassword>false</RequirePassword> <Password>Password</Password>",
     ],
 )
 def test_xml_elements_that_hold_no_secret_are_left(text: str) -> None:
