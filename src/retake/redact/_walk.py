@@ -103,9 +103,12 @@ class Engine:
             secret_fields=policy.fields,
             always_secret=policy.always_secret_fields,
             has_user_patterns=bool(policy.user_patterns),
-            # "domain": JSON text that may list browser cookies (see Walker._cookie).
+            # "domain", "cookies": JSON text that may list browser cookies (Walker._cookie).
             json_hints=json_hints(
-                policy.fields + tuple(sorted(ALWAYS_SECRET_NAMES)) + _PII_NAMES + ("domain",),
+                policy.fields
+                + tuple(sorted(ALWAYS_SECRET_NAMES))
+                + _PII_NAMES
+                + ("domain", "cookies"),
                 HEADER_KEYS,
             ),
         )
@@ -120,6 +123,13 @@ class Tally:
 
 
 _PII_NAMES = tuple(PII_FIELDS)
+_COOKIE_LISTS = frozenset({"cookies", "Cookies", "cookie", "Cookie"})
+"""Keys under which each ``{name, value}`` map is a cookie (a HAR request's ``cookies``)."""
+_COOKIE_ATTRIBUTES = frozenset(
+    {"path", "httponly", "secure", "samesite", "expires", "expirationdate", "expiry"}
+    | {"hostonly", "session"}
+)
+"""Besides a domain, what makes a ``{name, value}`` map a browser cookie (lower case)."""
 _PII_FIELD = 3
 """``Walker._field_kind`` of a field ``PII_FIELDS`` names."""
 _PHONE_CHARS = frozenset("0123456789 +-.()/")
@@ -263,31 +273,44 @@ class Walker:
         if t is str:
             return self.string(v, states, key) if v else v
         if t is dict:
-            return self.mapping(v, states)
+            return self.mapping(v, states, key)
         if t is list or t is tuple:
             return self.sequence(v, states, key)
         if t is bytes or t is bytearray:
             return self.blob(v, states, key)
         return v
 
-    def _cookie(self, d: dict[Any, Any], states: tuple[State, ...]) -> Any:
-        """A browser cookie as Playwright, Puppeteer and Selenium list them (``name``,
-        ``value``, ``domain``, ...): its value is masked whole, as a Cookie header is."""
-        value = d["value"]
-        rest = self.mapping({k: v for k, v in d.items() if k != "value"}, states)
-        self.path.append("value")
+    def _cookie(self, d: dict[Any, Any], states: tuple[State, ...], key: str | None) -> Any:
+        """A browser cookie as Playwright, Puppeteer, Selenium and HAR files list them
+        (``name``, ``value``, ...): its value is masked whole, as a Cookie header is. ``d``
+        itself when it is no cookie."""
+        names = {k.lower(): k for k in d if type(k) is str}
+        name_key, value_key = names.get("name"), names.get("value")
+        if name_key is None or value_key is None:
+            return d
+        value = d[value_key]
+        if type(value) is not str or not value:
+            return d
+        if key not in _COOKIE_LISTS and not (
+            "domain" in names and not _COOKIE_ATTRIBUTES.isdisjoint(names)
+        ):
+            return d  # a DNS record, a form field: a name, a value and a domain are not enough
+        rest = self.mapping({k: v for k, v in d.items() if k != value_key}, states)
+        self.path.append(value_key)
         new = self._whole(value, "cookie", "cookie")
         self.path.pop()
-        if new is value and all(rest[k] is v for k, v in d.items() if k != "value"):
+        if new is value and all(rest[k] is v for k, v in d.items() if k != value_key):
             return d
-        return {k: new if k == "value" else rest[k] for k in d}
+        return {k: new if k == value_key else rest[k] for k in d}
 
     # The two loops below are the hot path of every redaction: they avoid attribute lookups
     # and calls for the common cases (plain numbers, strings already seen, no field rules).
 
-    def mapping(self, d: dict[Any, Any], states: tuple[State, ...]) -> Any:
-        if "domain" in d and "name" in d and type(d.get("value")) is str and d["value"]:
-            return self._cookie(d, states)
+    def mapping(self, d: dict[Any, Any], states: tuple[State, ...], key: str | None = None) -> Any:
+        if "domain" in d or "Domain" in d or key in _COOKIE_LISTS:
+            cookie = self._cookie(d, states, key)
+            if cookie is not d:
+                return cookie
         rules = self.e.rules
         if rules.has_heads:
             extra = rules.activate(d)
@@ -321,6 +344,7 @@ class Walker:
                     skip is not None
                     and fields.get(k) == 0
                     and k not in HEADER_KEYS
+                    and k not in _COOKIE_LISTS
                     and skip.clean(v)
                 ):
                     nv = v  # nothing under it needs redacting
@@ -360,7 +384,11 @@ class Walker:
         path = self.path
         cache = self._text_cache
         skip = self._skip
-        if skip is not None and key is not None and self._field_cache.get(key) != 0:
+        if (
+            skip is not None
+            and key is not None
+            and (self._field_cache.get(key) != 0 or key in _COOKIE_LISTS)
+        ):
             skip = None  # a secret field's value is masked by its key: look at every item
         clean = skip.clean if skip is not None else None
         for i, v in enumerate(seq):
@@ -494,8 +522,13 @@ class Walker:
                     del fields[new[i]]
                     self._field_kind(new[i])
         special = [k for k in keys if k in HEADER_KEYS or fields.get(k)]
-        if "domain" in keys and "value" in keys and "name" in keys:
-            special.append("domain")  # maybe a browser cookie (see _cookie)
+        if (
+            ("domain" in keys or "Domain" in keys)
+            and ("value" in keys or "Value" in keys)
+            and ("name" in keys or "Name" in keys)
+        ):
+            special.extend(k for k in ("domain", "Domain") if k in keys)  # maybe a cookie
+        special.extend(k for k in _COOKIE_LISTS if k in keys)  # a list of cookies, maybe
         return special
 
     def string(self, s: str, states: tuple[State, ...], key: str | None) -> Any:

@@ -494,6 +494,45 @@ def test_a_map_with_a_name_and_a_value_but_no_domain_is_no_cookie() -> None:
     assert redact(value) is value
 
 
+DNS_RECORD = {"name": "www", "type": "A", "value": "198.51.100.7", "domain": "example.com"}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"records": [DNS_RECORD]},
+        {"tool": "dns", "result": json.dumps([DNS_RECORD, {**DNS_RECORD, "name": "mail"}])},
+        {"option": {"Name": "theme", "Value": "dark", "Domain": "ui"}},
+    ],
+)
+def test_a_name_a_value_and_a_domain_alone_are_no_cookie(value: Any) -> None:
+    assert redact(value) == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        # Selenium's spelling, and a cookie's attributes in any case
+        [{"Name": "sid", "Value": "a467beabc71c", "Domain": ".x.com", "Path": "/"}],
+        {"c": {"name": "sid", "value": "a467beabc71c", "domain": ".x.com", "sameSite": "Lax"}},
+        # a HAR request's cookies: a name and a value under "cookies" are enough
+        {
+            "request": {
+                "url": "https://x.com/",
+                "cookies": [{"name": "sid", "value": "a467beabc71c"}],
+            }
+        },
+        {"entry": json.dumps({"cookies": [{"name": "sid", "value": "a467beabc71c"}]})},
+    ],
+)
+def test_cookies_are_told_by_their_attributes_or_their_list(value: Any) -> None:
+    out = redact(value)
+    text = json.dumps(out)
+    assert "a467beabc71c" not in text and "<REDACTED:cookie:" in text
+    assert "sid" in text
+    assert redact(out) == out
+
+
 @pytest.mark.parametrize(
     ("text", "gone"),
     [
