@@ -538,7 +538,8 @@ def _worker(inbox: Any, outbox: Any, current: Any) -> None:
             current.value = index
             result = replay_path(path, config, trial=trial)
             outbox.put((index, result.model_dump(mode="json")))
-            settle()
+            if result.status != "invalid":  # the agent ran, so it is imported
+                settle()
 
 
 @dataclass
@@ -666,7 +667,8 @@ def run_jobs(
         with _collector_settled() as settle:
             for path, trial, config in todo:
                 results.append(replay_path(path, config, trial=trial))
-                settle()
+                if results[-1].status != "invalid":  # the agent ran, so it is imported
+                    settle()
                 if on_result is not None:
                     on_result(results[-1])
         return ReplayRun(results)
@@ -680,8 +682,8 @@ def _collector_settled() -> Iterator[Callable[[], None]]:
     The modules an agent imports (an SDK's hundreds of model classes) make up most of a
     process's objects, and every full collection walks them all again: in a replay run that
     cost about a tenth of each session. ``gc.freeze`` sets aside what exists when the run
-    starts, and, through the callable this yields, once more after the first session, which
-    imported the agent; ``gc.unfreeze`` hands everything back when the run ends. Garbage
+    starts, and, through the callable this yields, once more after the first session that ran
+    (it imported the agent); ``gc.unfreeze`` hands everything back when the run ends. Garbage
     frozen with them waits for that (the young generations hold at most a few thousand
     objects). Left alone when the collector is off or the program froze objects itself.
     """
