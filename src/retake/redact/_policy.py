@@ -150,49 +150,125 @@ class UserPattern(_Frozen):
             raise ValueError(
                 f"pattern={value!r} matches the empty string; it would match everywhere"
             )
-        if _nested_repeat(sre_parse.parse(value).data):
+        slow = _nested_repeat(sre_parse.parse(value).data)
+        if slow is not None:
+            where = _offending_group(value, slow) or value
+            how = (
+                "time exponential in the length of the text"
+                if slow == "exponential"
+                else "time that grows as a power of the length of the text"
+            )
             raise ValueError(
-                f"pattern={value!r} repeats a group that holds a repeat, which can take time "
-                "exponential in the length of the text (Python's re has no time limit, so "
-                "recording would hang); write the inner one possessive (a++, \\w*+) or "
-                "its group atomic ((?>...)), or repeat something of fixed length"
+                f"pattern={value!r} repeats a group that holds a repeat, in {where!r}: it can "
+                f"match the same text in many ways, and that takes {how} (Python's re has no "
+                "time limit, so recording would hang); write the inner one possessive (a++, "
+                "\\w*+) or its group atomic ((?>...)), end it at a character it cannot match "
+                "([a-z]+\\.), or repeat something of fixed length"
             )
         return value
 
 
 _BACKTRACKING = (sre.MAX_REPEAT, sre.MIN_REPEAT)
+_CHAR_OPS = (sre.LITERAL, sre.NOT_LITERAL, sre.IN, sre.ANY, sre.CATEGORY)
+_PROBE = [chr(c) for c in range(0x3000)]
+"""Characters tried when asking whether two character classes share one."""
+Slowness = Literal["exponential", "polynomial"]
 
 
-def _nested_repeat(items: Any, outer: bool = False) -> bool:
+def _nested_repeat(items: Any, outer: int = 0) -> Slowness | None:
     """Whether a repeat that can backtrack (``+``, ``*``, ``{m,n}``; not a possessive one)
-    holds another that varies in length, outside an atomic group: ``(a+)+``, ``(\\w+\\s?)*``,
-    the nesting that makes Python's backtracking take time exponential in the text. (Only
-    the obvious cases: ``(a|a)*`` backtracks as badly and passes.)"""
-    for op, av in items:
+    holds another that varies in length, outside an atomic group, such that the two can
+    share out the same text in many ways: ``(a+)+``, ``(\\w+\\s?)*``. ``outer`` is the
+    largest maximum of the enclosing repeats (0: none).
+
+    Not refused: an inner repeat followed in its group by a character it cannot match
+    (``([a-z0-9-]+\\.)+``: each round ends at the dot), and an inner repeat of bounded length
+    in an outer one of bounded count (``(\\d{1,3}\\.){3}``), whose tries are bounded too.
+    ``"exponential"`` when the outer repeat is unbounded; ``"polynomial"`` when it has a
+    count (``(\\w+\\s?){0,3}``: the tries grow as the text's length to that power). Only the
+    obvious cases: ``(a|a)*`` backtracks as badly and passes."""
+    for i, (op, av) in enumerate(items):
         if op in _BACKTRACKING:
             lo, hi, sub = av
-            if outer and hi != lo and hi > 1:
-                return True
-            found = _nested_repeat(sub, outer or hi > 1)
+            if outer > 1 and hi != lo and not _ends_at(items, i, sub):
+                if outer == sre.MAXREPEAT:
+                    return "exponential"
+                if hi == sre.MAXREPEAT:
+                    return "polynomial"
+            found = _nested_repeat(sub, max(outer, hi) if hi > 1 else outer)
         elif op is sre.POSSESSIVE_REPEAT:
             found = _nested_repeat(av[2], outer)
         elif op is sre.SUBPATTERN:
             found = _nested_repeat(av[3], outer)
         elif op is sre.BRANCH:
-            found = any(_nested_repeat(b, outer) for b in av[1])
+            found = next((f for b in av[1] if (f := _nested_repeat(b, outer)) is not None), None)
         elif op is sre.ATOMIC_GROUP:
             found = _nested_repeat(av)  # what it matched is never tried again another way
         elif op in (sre.ASSERT, sre.ASSERT_NOT):
             found = _nested_repeat(av[1], outer)
         elif op is sre.GROUPREF_EXISTS:
             found = _nested_repeat(av[1], outer) or (
-                av[2] is not None and _nested_repeat(av[2], outer)
+                _nested_repeat(av[2], outer) if av[2] is not None else None
             )
         else:
-            found = False
-        if found:
-            return True
-    return False
+            found = None
+        if found is not None:
+            return found
+    return None
+
+
+def _ends_at(items: Any, i: int, sub: Any) -> bool:
+    """Whether the repeat ``items[i]`` (of ``sub``) is followed in ``items`` by a single
+    character that no character of ``sub`` can be: where it stops is then forced."""
+    if i + 1 >= len(items) or len(sub) != 1 or sub[0][0] not in _CHAR_OPS:
+        return False
+    follower = items[i + 1]
+    if follower[0] not in _CHAR_OPS:
+        return False
+    try:
+        mine = re._compiler.compile(sre_parse.SubPattern(sub.state, [sub[0]]), 0)  # type: ignore[attr-defined]
+        next_ = re._compiler.compile(sre_parse.SubPattern(sub.state, [follower]), 0)  # type: ignore[attr-defined]
+    except Exception:  # an unusual shape: treat it as unguarded
+        return False
+    return not any(mine.match(c) and next_.match(c) for c in _PROBE)
+
+
+def _offending_group(pattern: str, slow: Slowness) -> str | None:
+    """The smallest repeated group of ``pattern`` that is refused on its own as ``slow``, as
+    written."""
+    found: list[str] = []
+    stack: list[int] = []
+    i, n, in_class = 0, len(pattern), False
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if pattern[i + 1 : i + 2] == "]" or pattern[i + 1 : i + 3] == "^]":
+                i += 2 if pattern[i + 1] == "]" else 3
+                continue
+        elif c == "(":
+            stack.append(i)
+        elif c == ")" and stack:
+            start = stack.pop()
+            q = _QUANTIFIER.match(pattern, i + 1)
+            if q is not None:
+                found.append(pattern[start : q.end()])
+        i += 1
+    for text in sorted(found, key=len):
+        try:
+            if _nested_repeat(sre_parse.parse(text).data) == slow:
+                return text
+        except Exception:  # a back-reference or a flag that needs the rest: skip it
+            continue
+    return None
+
+
+_QUANTIFIER = re.compile(r"(?:[*+?]|\{\d*,?\d*\})[?+]?")
 
 
 class RedactionPolicy(_Frozen):

@@ -567,17 +567,56 @@ def test_phones_dialled_with_00_get_tokens_no_detector_reads_again(value: Any) -
     assert scan(out) == []
 
 
-@pytest.mark.parametrize("pattern", [r"(a+)+$", r"x(\w+\s?)*$", r"(?:x*y?)+z", r"(?:ab|c+){2,}"])
-def test_user_patterns_that_backtrack_exponentially_are_refused(pattern: str) -> None:
-    with pytest.raises(ValidationError, match="repeats a group that holds a repeat"):
+@pytest.mark.parametrize(
+    ("pattern", "group"),
+    [
+        (r"(a+)+$", "(a+)+"),
+        (r"x(\w+\s?)*$", r"(\w+\s?)*"),
+        (r"(?:x*y?)+z", "(?:x*y?)+"),
+        (r"(?:ab|c+){2,}", "(?:ab|c+){2,}"),
+        (r"\((?:[^)]+,)*[^)]*\)", "(?:[^)]+,)*"),  # [^)] matches the comma too
+    ],
+)
+def test_user_patterns_that_backtrack_exponentially_are_refused(pattern: str, group: str) -> None:
+    with pytest.raises(ValidationError, match="repeats a group that holds a repeat") as err:
         UserPattern(name="slow", pattern=pattern)
+    assert repr(group) in str(err.value) and "exponential" in str(err.value)
+
+
+def test_a_counted_repeat_of_an_unbounded_one_is_refused_but_not_called_exponential() -> None:
+    with pytest.raises(ValidationError, match="grows as a power of the length") as err:
+        UserPattern(name="slow", pattern=r"(\w+\s?){0,3}end")
+    assert repr(r"(\w+\s?){0,3}") in str(err.value) and "exponential" not in str(err.value)
 
 
 @pytest.mark.parametrize(
-    "pattern", [r"(?:[0-9]{3}-)+[0-9]{4}", r"(?:a++)+b", r"x(?>\w+\s?)*$", r"TCK-\d{6}"]
+    ("pattern", "text", "found"),
+    [
+        (r"(?:[0-9]{3}-)+[0-9]{4}", "code 777-888-999-0000 ok", "777-888-999-0000"),
+        (r"(?:a++)+b", "xx aaab yy", "aaab"),
+        (r"x(?>\w+\s?)*$", "see xfoo bar", "xfoo bar"),
+        (r"TCK-\d{6}", "ticket TCK-123456 closed", "TCK-123456"),
+        # a counted outer repeat, or an inner one that ends at a character it cannot match
+        (r"(?:\d{1,3}\.){3}\d{1,3}", "version 1.2.3.4 ok", "1.2.3.4"),
+        (r"10\.(?:\d{1,3}\.){2}\d{1,3}", "build v10.9.8.7 ok", "10.9.8.7"),
+        (
+            r"[a-z0-9._%+-]+@(?:[a-z0-9-]+\.)+acme\.com",
+            "to bob@mail.acme.com now",
+            "bob@mail.acme.com",
+        ),
+        (r"\d{3}(?:[ -]?\d{3,4}){2}", "ref 123 4567 8901 ok", "123 4567 8901"),
+        (r"[A-Z]{3}(?:-[A-Z0-9]{4,8}){2}", "order ABC-1234-XY99Z ok", "ABC-1234-XY99Z"),
+        (r"(?:\w+\s){0,3}password", "reset my password now", "reset my password"),
+    ],
 )
-def test_user_patterns_with_fixed_or_possessive_inner_repeats_are_allowed(pattern: str) -> None:
+def test_user_patterns_that_cannot_backtrack_badly_are_allowed_and_match(
+    pattern: str, text: str, found: str
+) -> None:
     policy = RedactionPolicy(user_patterns=(UserPattern(name="ok", pattern=pattern),))
+    out = redact(text, policy)
+    assert found not in out and "<REDACTED:" in out
+    before, _, after = text.partition(found)
+    assert out.startswith(before) and out.endswith(after)
     assert redact("a" * 40 + "!", policy) == "a" * 40 + "!"
 
 
