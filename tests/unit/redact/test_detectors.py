@@ -442,13 +442,19 @@ def test_an_iban_in_lower_case_or_with_dashes_is_found(text: str, iban: str) -> 
     [
         "gb83 west 1234 5698 7654 32",  # the checksum fails
         "de89-3704-0044 0532 0130 00",  # two separators
-        "ab12cdef0123456789012345",  # no such country
+        "ab02 cdef 0123 4567 8901 23",  # no such country
+        "de85 1234 5678 9012 34",  # the checksum holds, but Germany's are 22 long
         "de89 3704 0044 0532 0130 0",  # one short for Germany (and the checksum fails too)
         "de89370400440532013000",  # in lower case without spaces: a hex digest's shape
     ],
 )
 def test_lower_case_and_dashed_ibans_need_checksum_and_length(text: str) -> None:
     assert "iban" not in {d for d, _ in fired(text)}
+
+
+def test_the_ibans_of_no_country_or_length_above_pass_the_checksum() -> None:
+    # so that the test above fails on the country or the length alone
+    assert iban_ok("ab02 cdef 0123 4567 8901 23") and iban_ok("de85 1234 5678 9012 34")
 
 
 def test_a_card_number_with_dots_is_found_but_not_a_number_in_thousands() -> None:
