@@ -31,7 +31,7 @@ __all__ = [
     "UserPattern",
 ]
 
-RULE_SET_VERSION = "6"
+RULE_SET_VERSION = "7"
 """Bumped whenever a built-in detector, token format or default list changes."""
 
 DEFAULT_HEADER_DENYLIST: frozenset[str] = frozenset(
