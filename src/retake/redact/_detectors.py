@@ -169,9 +169,15 @@ _LOCAL = r"A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0370-\u03ff\u0400-\
 and the letters of accented Latin, Greek and Cyrillic (not of scripts written without
 spaces, where the words before an address would be read as part of it)."""
 _keyish = v.bounded(_NOT_KEYCHAR, _NOT_KEYCHAR)
-_XML_SECRET = r"(?:pass(?:word|wd|phrase|code)|pwd|secret|api[_-]?key)(?:[_-](?:key|v?[0-9]+))*"
-_XML_TOKEN = r"token(?:[_-](?:key|v?[0-9]+))*"
+_XML_SECRET = (
+    r"(?:pass(?:word|wd|phrase|code)|pwd|secret|api[_-]?key|private[_-]?key)"
+    r"(?:[_-]?key|[_-]v?[0-9]+)*"
+)
+_XML_TOKEN = r"token(?:[_-]?key|[_-]v?[0-9]+)*"
 """The names of XML elements that hold a secret (the end of the element's name)."""
+_XML_VALUE = r"(?:\s[^<>\n]*)?>\s*(?:<!\[CDATA\[)?([^<>\s]{{{},}}?)(?:\]\]>)?\s*</"
+"""After an element's name: its attributes (to the line's end, not a count, which Hyperscan
+takes seconds to compile), then its value (group 1), padded with white space or in CDATA."""
 
 BUILTIN_DETECTORS: tuple[Detector, ...] = (
     # Credentials with a recognisable prefix: the gate is the prefix itself.
@@ -359,8 +365,8 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         # <ns:client_secret>...</ns:client_secret>, <ApiKey>...</ApiKey>. (Attributes end at
         # a line's end, so that a name in prose does not scan on to the next ">" each time;
         # they are not bounded by a count, which Hyperscan takes seconds to compile.)
-        _XML_SECRET + r"(?:\s[^<>\n]*)?>([^<>\s]{6,})</",
-        ["pass", "pwd", "secret", "api"],
+        _XML_SECRET + _XML_VALUE.format(6),
+        ["pass", "pwd", "secret", "api", "private"],
         flags=re.IGNORECASE,
         fold_case=True,
         group=1,
@@ -371,7 +377,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         "secret_assignment",
         S,
         # A token's element, when its value looks random (<AccessToken>, <SessionToken>).
-        _XML_TOKEN + r"(?:\s[^<>\n]*)?>([^<>\s]{16,})</",
+        _XML_TOKEN + _XML_VALUE.format(16),
         ["token"],
         flags=re.IGNORECASE,
         fold_case=True,
@@ -420,6 +426,17 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         fold_case=True,
         group=1,
         validate=v.at_least(8),
+    ),
+    _d(
+        "secret_assignment",
+        S,
+        # A setting named as a secret in a .NET config file: <add key="DbPassword" value="..."/>.
+        r'key="[^"<>\n]*?' + _XML_SECRET + r'"\s+value="([^"<>\n]{6,})"',
+        ['key="'],
+        flags=re.IGNORECASE,
+        fold_case=True,
+        group=1,
+        validate=v.not_a_setting,
     ),
     _d(
         "cookie",

@@ -43,6 +43,7 @@ __all__ = [
     "left_bound",
     "luhn_ok",
     "national_phone",
+    "not_a_setting",
     "password_like",
     "ssn",
     "trunk_phone",
@@ -193,6 +194,11 @@ _SETTING_WORDS = frozenset(
 """What an element named as a secret holds when it is a setting about one, not one."""
 
 
+def not_a_setting(m: str, _t: str, _s: int, _e: int) -> bool:
+    """A value, not a setting's word (``true``, ``Enabled``)."""
+    return m.lower() not in _SETTING_WORDS
+
+
 def xml_element(name: str) -> Validator:
     """The value of an XML element whose own name ends in ``name`` (a regex): not one of
     its attributes (``<label for=password>Password</label>``), nor a setting's word or the
@@ -200,10 +206,19 @@ def xml_element(name: str) -> Validator:
     ends = re.compile(f"(?:{name})\\Z", re.IGNORECASE)
 
     def check(m: str, text: str, start: int, _e: int) -> bool:
-        lt = text.rfind("<", max(start - 1000, 0), start)
+        i = start  # back over white space and a CDATA section's start to the ">"
+        while i > 0 and text[i - 1].isspace():
+            i -= 1
+        if text.endswith("<![CDATA[", 0, i):
+            i -= 9
+            while i > 0 and text[i - 1].isspace():
+                i -= 1
+        if i == 0 or text[i - 1] != ">":
+            return False
+        lt = text.rfind("<", max(i - 1000, 0), i - 1)
         if lt < 0:
             return False
-        parts = text[lt + 1 : start - 1].split(maxsplit=1)
+        parts = text[lt + 1 : i - 1].split(maxsplit=1)
         local = parts[0].rpartition(":")[2] if parts else ""
         word = m.lower()
         return (

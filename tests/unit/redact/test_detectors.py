@@ -231,6 +231,12 @@ def test_a_number_whose_longest_cut_is_refused_is_still_found_shorter() -> None:
         ("<ApiKey>abcDEF123456</ApiKey>", "abcDEF123456"),
         ("<AccessToken>XLtlkst2nHG6XXpNvghKq</AccessToken>", "XLtlkst2nHG6XXpNvghKq"),
         ("<DbPassword>Enabled1</DbPassword>", "Enabled1"),
+        ("<Password><![CDATA[hunter2x]]></Password>", "hunter2x"),
+        ("<Password>\n    hunter2x\n  </Password>", "hunter2x"),
+        ("<SecretKey>wJalrXUtnFEMI</SecretKey>", "wJalrXUtnFEMI"),
+        ("<PrivateKey>MIIEvQIBADANBgkq</PrivateKey>", "MIIEvQIBADANBgkq"),
+        ('<add key="DbPassword" value="hunter2x"/>', "hunter2x"),
+        ('<add key="Stripe:ApiKey" value="rk_abc123xyz" />', "rk_abc123xyz"),
     ],
 )
 def test_a_secret_in_an_xml_element_is_found(text: str, secret: str) -> None:
@@ -251,6 +257,8 @@ def test_a_secret_in_an_xml_element_is_found(text: str, secret: str) -> None:
         # a setting about the secret, or its name again
         "<Secret>Enabled</Secret>",
         "<RequirePassword>false</RequirePassword> <Password>Password</Password>",
+        '<add key="RequirePassword" value="true"/> <add key="PasswordLength" value="12"/>',
+        "<Password>\n</Password> <SecretKey><![CDATA[]]></SecretKey>",
     ],
 )
 def test_xml_elements_that_hold_no_secret_are_left(text: str) -> None:
