@@ -389,10 +389,13 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
         "secret_assignment",
         S,
         # A password told in prose, right after its name: "my password is Xyz123!",
-        # "password: Tr0ub4dor&3". Only a value that reads like one (a letter and a digit, or
+        # "password: Tr0ub4dor&3", "password - Xyz123!", "the password for the admin account
+        # is Xyz123!". Only a value that reads like one (a letter and a digit, or
         # both cases and a symbol), not "the password is incorrect."; a closing full stop or
         # comma is the sentence's.
-        r"pass(?:word|wd|phrase|code)(?:\s+(?:is|was)(?:\s*:)?|\s*:)\s+[\"'`]?"
+        r"pass(?:word|wd|phrase|code)(?:\s+for\s+(?:the\s+|my\s+|your\s+|this\s+)?[A-Za-z0-9_.@-]+"
+        r"(?:\s+(?:account|user|login|server|database|site))?)?"
+        r"(?:\s+(?:is|was)(?:\s*:)?|\s*:|\s+-)\s+[\"'`]?"
         r"([^\s\"'`<>]{5,}[^\s\"'`<>.,;:])",
         ["pass"],
         flags=re.IGNORECASE,

@@ -272,6 +272,9 @@ def test_xml_elements_that_hold_no_secret_are_left(text: str) -> None:
         ("The password was hunter2xyz.", "hunter2xyz"),
         ("password: Tr0ub4dor&3", "Tr0ub4dor&3"),
         ("the passphrase is `Blue-Horse-Battery`", "Blue-Horse-Battery"),
+        ("The password for the admin account is Xyz123!", "Xyz123!"),
+        ("password for bob@acme.io was Tr0ub4dor&3", "Tr0ub4dor&3"),
+        ("password - Xyz123!", "Xyz123!"),
     ],
 )
 def test_a_password_told_in_prose_is_found(text: str, secret: str) -> None:
@@ -285,6 +288,8 @@ def test_a_password_told_in_prose_is_found(text: str, secret: str) -> None:
         "the password is required, and the password was changed",
         "Your password is too short",
         "password is case-sensitive",
+        "the password for the admin account is required - see the wiki",
+        "password - reset it from the settings page",
     ],
 )
 def test_words_about_a_password_are_not_one(text: str) -> None:
