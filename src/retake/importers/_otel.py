@@ -220,9 +220,8 @@ metrics and logs lines into the same file as traces."""
 def is_otlp(data: Any) -> bool:
     """Whether ``data`` is OTLP JSON (a document, or a file's lines) holding a trace."""
     docs = data if isinstance(data, list) else [data]
-    return (
-        all(isinstance(d, dict) and any(k in d for k in _SIGNALS) for d in docs)
-        and any("resourceSpans" in d for d in docs)
+    return all(isinstance(d, dict) and any(k in d for k in _SIGNALS) for d in docs) and any(
+        "resourceSpans" in d for d in docs
     )
 
 
