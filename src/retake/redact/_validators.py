@@ -339,13 +339,20 @@ def _after_id_label(m: str, text: str, start: int) -> bool:
     ``start`` (over spaces and ``:#.``) labels one."""
     if not _id_shaped(m):
         return False
+    j, i = _word_before(text, start, " :#.\t", 4, 12)
+    return i > j and text[j:i].lower() in _ID_LABELS
+
+
+def _word_before(text: str, start: int, gap: str, most_gap: int, longest: int) -> tuple[int, int]:
+    """Where the word of letters just before ``start`` begins and ends, over at most
+    ``most_gap`` characters of ``gap`` (empty when there is none)."""
     i = start
-    while i > 0 and start - i < 4 and text[i - 1] in " :#.\t":
+    while i > 0 and start - i < most_gap and text[i - 1] in gap:
         i -= 1
     j = i
-    while j > 0 and i - j < 12 and text[j - 1].isalpha():
+    while j > 0 and i - j < longest and text[j - 1].isalpha():
         j -= 1
-    return i > j and text[j:i].lower() in _ID_LABELS
+    return j, i
 
 
 def national_phone(m: str, text: str, start: int, _e: int) -> bool:
@@ -389,12 +396,7 @@ blocked")."""
 
 def _after_version_word(text: str, start: int) -> bool:
     """Whether ``start`` follows ``v`` or a word such as ``version`` (over ``: ``)."""
-    i = start
-    while i > 0 and start - i < 3 and text[i - 1] in " :":
-        i -= 1
-    j = i
-    while j > 0 and i - j < 9 and text[j - 1].isalpha():
-        j -= 1
+    j, i = _word_before(text, start, " :", 3, 9)
     if i == j or (j > 0 and text[j - 1].isalnum()):
         return False
     return text[j:i].lower() in _VERSION_WORDS
