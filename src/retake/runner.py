@@ -12,7 +12,6 @@ timeout instead of hanging, and a dead worker recorded as a crash and replaced.
 from __future__ import annotations
 
 import contextlib
-import gc
 import itertools
 import multiprocessing as mp
 import queue
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from retake import capture, diff, expect, mutate, player, redact, report, store
+from retake._collector import settled
 from retake.errors import InputFileError, RetakeError
 from retake.pipeline import Quoter, load_entrypoint, results_key, save_scanned
 from retake.schema import (
@@ -527,7 +527,7 @@ Job = tuple[str, int, ReplayConfig]
 
 def _worker(inbox: Any, outbox: Any, current: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    with _collector_settled() as settle:
+    with settled() as settle:
         while True:
             item = inbox.get()
             if item is None:
@@ -664,7 +664,7 @@ def run_jobs(
     processes; results come back in the order given."""
     if workers <= 1:
         results: list[SessionReplay] = []
-        with _collector_settled() as settle:
+        with settled() as settle:
             for path, trial, config in todo:
                 results.append(replay_path(path, config, trial=trial))
                 if results[-1].status != "invalid":  # the agent ran, so it is imported
@@ -673,35 +673,6 @@ def run_jobs(
                     on_result(results[-1])
         return ReplayRun(results)
     return _Pool(workers, on_result).run(iter(todo))
-
-
-@contextmanager
-def _collector_settled() -> Iterator[Callable[[], None]]:
-    """Keep the cyclic collector off the process's long-lived objects while sessions run.
-
-    The modules an agent imports (an SDK's hundreds of model classes) make up most of a
-    process's objects, and every full collection walks them all again: in a replay run that
-    cost about a tenth of each session. ``gc.freeze`` sets aside what exists when the run
-    starts, and, through the callable this yields, once more after the first session that ran
-    (it imported the agent); ``gc.unfreeze`` hands everything back when the run ends. Garbage
-    frozen with them waits for that (the young generations hold at most a few thousand
-    objects). Left alone when the collector is off or the program froze objects itself.
-    """
-    if not gc.isenabled() or gc.get_freeze_count():
-        yield lambda: None
-        return
-    pending = [True]
-
-    def settle() -> None:
-        if pending:
-            pending.clear()
-            gc.freeze()
-
-    gc.freeze()
-    try:
-        yield settle
-    finally:
-        gc.unfreeze()
 
 
 class _Pool:
